@@ -1,0 +1,144 @@
+/**
+ * Boot: config → load plan → running node, and orderly shutdown. `checkConfig` is the
+ * `-c` path: parse, load, validate params, resolve deps — start nothing, bind nothing.
+ */
+import { resolve } from "node:path";
+import { parseCfgFile } from "./cfg/index.ts";
+import type { CfgDiagnostic } from "./cfg/ast.ts";
+import { TsipsError } from "./errors.ts";
+import { createHooks, type CoreHooks } from "./hooks.ts";
+import { createRootLogger, opensipsLevelToPino, pinoLevelToOpensips, type TsipsLogger } from "./log.ts";
+import { ModuleRuntime } from "./loader/lifecycle.ts";
+import { planLoad, type LoadPlan } from "./loader/load.ts";
+import { registerCoreCommands } from "./mi/core-commands.ts";
+import { MiRegistry } from "./mi/registry.ts";
+import { StatsRegistry } from "./stats.ts";
+import { TSIPS_VERSION } from "./version.ts";
+
+export interface LoadedConfig {
+  plan: LoadPlan | undefined;
+  /** Parse and load errors, in file order. */
+  errors: TsipsError[];
+  warnings: { message: string; loc?: import("./errors.ts").Location; module?: string }[];
+}
+
+export interface ConfigOptions {
+  /** Extra module folders (searched after the cfg's mpath). */
+  modulePaths?: string[];
+}
+
+/** Parses the config and plans the load (imports modules, applies params, orders deps). */
+export async function loadConfig(cfgPath: string, opts: ConfigOptions = {}): Promise<LoadedConfig> {
+  const file = resolve(cfgPath);
+  const parsed = parseCfgFile(file);
+  const warnings: LoadedConfig["warnings"] = parsed.warnings.map((w: CfgDiagnostic) => ({ message: w.message, loc: w.loc }));
+  if (parsed.errors.length > 0) return { plan: undefined, errors: parsed.errors, warnings };
+  const plan = await planLoad(parsed.cfg, { modulePaths: opts.modulePaths ?? [] });
+  warnings.push(...plan.warnings);
+  return { plan, errors: plan.errors, warnings };
+}
+
+/** `-c`: everything but starting. */
+export async function checkConfig(cfgPath: string, opts: ConfigOptions = {}): Promise<{ ok: boolean; errors: TsipsError[]; plan?: LoadPlan }> {
+  const r = await loadConfig(cfgPath, opts);
+  return { ok: r.errors.length === 0, errors: r.errors, ...(r.plan ? { plan: r.plan } : {}) };
+}
+
+export interface BootOptions extends ConfigOptions {
+  /** OpenSIPS log level override (-3..4); default: the cfg's log_level, else 2. */
+  logLevel?: number;
+  /** Use this logger instead of building one from the cfg. */
+  logger?: TsipsLogger;
+  initTimeoutMs?: number;
+  /** Called when an MI `kill` or similar asks the node to stop. */
+  onShutdownRequest?: (reason: string) => void;
+}
+
+/** A running node. */
+export interface TsipsNode {
+  readonly hooks: CoreHooks;
+  readonly stats: StatsRegistry;
+  readonly mi: MiRegistry;
+  readonly runtime: ModuleRuntime;
+  readonly log: TsipsLogger;
+  readonly plan: LoadPlan;
+  readonly listeners: readonly string[];
+  /** Orderly shutdown: `shutdown` hook, then modules destroyed in reverse order. Idempotent. */
+  stop(reason?: string): Promise<void>;
+}
+
+function cfgInt(plan: LoadPlan, name: string): number | undefined {
+  const v = plan.globals.get(name);
+  return v?.kind === "int" ? v.value : undefined;
+}
+
+/** Builds the root logger the config asks for (log_level, stderror_enabled / log_stderror). */
+export async function loggerForPlan(plan: LoadPlan | undefined, levelOverride?: number): Promise<TsipsLogger> {
+  const level = levelOverride ?? (plan ? cfgInt(plan, "log_level") : undefined) ?? 2;
+  const stderrOn = plan ? (cfgInt(plan, "stderror_enabled") ?? cfgInt(plan, "log_stderror") ?? 1) : 1;
+  // stderror_enabled=no still logs — to stdout — instead of going silent (no syslog here).
+  return createRootLogger({ level, toStderr: stderrOn !== 0 });
+}
+
+/** Loads the config and starts every module; throws TsipsAggregate-style errors on bad config. */
+export async function bootNode(cfgPath: string, opts: BootOptions = {}): Promise<TsipsNode> {
+  const startedAt = Date.now();
+  const loaded = await loadConfig(cfgPath, opts);
+  if (!loaded.plan || loaded.errors.length > 0) {
+    const first = loaded.errors[0]!;
+    throw Object.assign(first, { all: loaded.errors });
+  }
+  const plan = loaded.plan;
+  const log = opts.logger ?? (await loggerForPlan(plan, opts.logLevel));
+  for (const w of loaded.warnings) {
+    log.warn({ module: w.module, loc: w.loc ? `${w.loc.file}:${w.loc.line}:${w.loc.col}` : undefined }, w.message);
+  }
+  const hooks = createHooks();
+  const stats = new StatsRegistry();
+  const mi = new MiRegistry(hooks);
+  let stopping: Promise<void> | undefined;
+  const runtime = new ModuleRuntime({
+    hooks, log, stats, mi,
+    info: { version: TSIPS_VERSION, cfgFile: plan.cfg.mainFile, sockets: plan.sockets, globals: plan.globals, startedAt },
+    ...(opts.initTimeoutMs !== undefined ? { initTimeoutMs: opts.initTimeoutMs } : {}),
+  });
+  const node: TsipsNode = {
+    hooks, stats, mi, runtime, log, plan,
+    get listeners() {
+      return runtime.listeners;
+    },
+    stop(reason = "stop requested") {
+      stopping ??= (async () => {
+        log.notice({ reason }, "shutting down");
+        try {
+          await hooks.lifecycle.shutdown.promise({ reason });
+        } catch (err) {
+          log.error({ err }, "a shutdown hook failed");
+        }
+        await runtime.stop(reason);
+        log.notice("stopped");
+      })();
+      return stopping;
+    },
+  };
+  registerCoreCommands(mi, {
+    version: TSIPS_VERSION,
+    startedAt,
+    modules: () => runtime.modules(),
+    getLogLevel: () => pinoLevelToOpensips(log.level),
+    setLogLevel: (level: number) => {
+      log.level = opensipsLevelToPino(level);
+    },
+    shutdown: (reason: string) => (opts.onShutdownRequest ? opts.onShutdownRequest(reason) : void node.stop(reason)),
+    stats,
+    collectStats: (targets: string[]) => hooks.stats.collect.call({ targets }),
+  });
+  hooks.lifecycle.modulesLoaded.call({ modules: plan.order });
+  await runtime.start(plan.modules, plan.order, plan.params, plan.bindings);
+  await hooks.lifecycle.initDone.promise({ modules: plan.order });
+  hooks.lifecycle.ready.call({ modules: plan.order, listeners: runtime.listeners });
+  const ms = Date.now() - startedAt;
+  log.notice({ listeners: runtime.listeners, modules: plan.order.length, ms },
+    `ready: ${runtime.listeners.length ? `listening on ${runtime.listeners.join(", ")}` : "no listeners"}`);
+  return node;
+}

@@ -1,0 +1,131 @@
+/**
+ * Every core hook, declared once and typed (webpack's Compiler is the model). The hook
+ * table is the only meeting point between modules: modules tap, only a hook's owner calls.
+ * Every hook here is owned — and called — by the core; modules that produce an event ask
+ * the core to call it (`ctx.bin.deliver`, `ctx.bin.peerEvent`, `ctx.events.raise`).
+ *
+ * | hook | kind | fires | called by | return |
+ * |---|---|---|---|---|
+ * | lifecycle.modulesLoaded | SyncHook | every loadmodule resolved, modparams applied | core/loader | — |
+ * | lifecycle.initDone | AsyncSeriesHook | every module's init has settled | core/loader | — |
+ * | lifecycle.ready | SyncHook | listeners open, node serving | core/boot | — |
+ * | lifecycle.shutdown | AsyncSeriesHook | orderly shutdown begins, before any destroy | core/boot | — |
+ * | bin.receive (HookMap by capability) | SyncBailHook | a complete BIN packet arrived | core/bin dispatch | `true` = handled (stops) |
+ * | bin.send | SyncBailHook | a module sends a BIN packet | core/bin `send` | first non-undefined status wins |
+ * | bin.peer | SyncHook | a BIN connection to/from a peer opened, closed or failed | core/bin (for the transport) | — |
+ * | mi.commandAdded | SyncHook | an MI command was registered | core/mi | — |
+ * | stats.collect | SyncHook | statistics are about to be read | core/mi, prometheus | — |
+ * | events (HookMap by event name) | SyncHook | a module raised an OpenSIPS-style event (E_CLUSTERER_NODE_STATE_CHANGED, …) | core `events.raise` | — |
+ */
+import { AsyncSeriesHook, HookMap, SyncBailHook, SyncHook } from "tapable";
+import type { BinPacket } from "./bin/packet.ts";
+
+/** Where a received packet came from (remote end of the TCP connection). */
+export interface BinSource {
+  proto: "bin";
+  host: string;
+  port: number;
+}
+
+/** Context of one received packet. Valid only during the callback (clone the packet to keep it). */
+export interface BinReceiveCtx {
+  packet: BinPacket;
+  source: BinSource;
+}
+
+/** A packet to send to `host:port` (bytes are the whole packet, header included). */
+export interface BinSendRequest {
+  bytes: Uint8Array;
+  host: string;
+  port: number;
+}
+
+/**
+ * Outcome of a send as the transport sees it right away:
+ * `sent` written or queued on an open connection; `queued` waiting for a connection;
+ * `dropped` the per-destination queue is full; `error` refused (no route, closed, too big).
+ */
+export type BinSendStatus = "sent" | "queued" | "dropped" | "error";
+
+/** A transport-level change of a peer connection. */
+export interface BinPeerEvent {
+  /** `up`: a connection opened; `down`: it closed or errored; `connect-failed`: an outbound connect was refused. */
+  kind: "up" | "down" | "connect-failed";
+  host: string;
+  port: number;
+  /** true for connections we opened. */
+  outbound: boolean;
+  reason?: string;
+}
+
+export interface LifecycleCtx {
+  /** Module names in init order. */
+  modules: readonly string[];
+}
+
+export interface ReadyCtx extends LifecycleCtx {
+  /** Listener descriptions, e.g. `bin:127.0.0.1:5555`. */
+  listeners: readonly string[];
+}
+
+export interface ShutdownCtx {
+  reason: string;
+}
+
+export interface EventCtx {
+  /** Event name, e.g. E_CLUSTERER_NODE_STATE_CHANGED. */
+  name: string;
+  /** Module that raised it. */
+  module: string;
+  params: Readonly<Record<string, string | number>>;
+}
+
+export interface StatsCollectCtx {
+  /** Statistic names or groups about to be read ("all" for everything). */
+  targets: readonly string[];
+}
+
+export function createHooks() {
+  return Object.freeze({
+    lifecycle: Object.freeze({
+      /** Fires once every loadmodule is resolved and every modparam applied, before any init. Called by core/loader. */
+      modulesLoaded: new SyncHook<[LifecycleCtx]>(["ctx"]),
+      /** Fires after every module's init settled, before listeners report ready. Called by core/loader. */
+      initDone: new AsyncSeriesHook<[LifecycleCtx]>(["ctx"]),
+      /** Fires when the node serves: transports listen. Called by core/boot. */
+      ready: new SyncHook<[ReadyCtx]>(["ctx"]),
+      /** Fires first on orderly shutdown (SIGINT/SIGTERM/MI kill), before modules are destroyed. Called by core/boot. */
+      shutdown: new AsyncSeriesHook<[ShutdownCtx]>(["ctx"]),
+    }),
+    bin: Object.freeze({
+      /**
+       * Per-capability receive hook. Called by core/bin dispatch for a complete packet whose
+       * capability matches the key exactly. Tapped through `ctx.bin.registerCb`. The most recent
+       * registration runs first (as OpenSIPS puts new callbacks at the head); returning `true` stops.
+       */
+      receive: new HookMap<SyncBailHook<[BinReceiveCtx], true | undefined>>(
+        () => new SyncBailHook<[BinReceiveCtx], true | undefined>(["ctx"]),
+      ),
+      /**
+       * Send a packet to host:port. Called by core/bin `send`. Tapped by a transport through
+       * `ctx.bin.serveSend`; the first tap that returns a status wins. No tap → the core reports
+       * TSIPS_ERR_BIN_NO_TRANSPORT.
+       */
+      send: new SyncBailHook<[BinSendRequest], BinSendStatus | undefined>(["req"]),
+      /** A peer connection changed. Called by core/bin when a transport reports it (`ctx.bin.peerEvent`). */
+      peer: new SyncHook<[BinPeerEvent]>(["ev"]),
+    }),
+    mi: Object.freeze({
+      /** An MI command was registered. Called by core/mi. */
+      commandAdded: new SyncHook<[{ module: string; name: string }]>(["cmd"]),
+    }),
+    stats: Object.freeze({
+      /** Statistics are about to be read; refresh computed values. Called by core/mi and prometheus. */
+      collect: new SyncHook<[StatsCollectCtx]>(["ctx"]),
+    }),
+    /** OpenSIPS-style events by name. Called by core `events.raise` on a module's behalf. */
+    events: new HookMap<SyncHook<[EventCtx]>>(() => new SyncHook<[EventCtx]>(["ev"])),
+  });
+}
+
+export type CoreHooks = ReturnType<typeof createHooks>;

@@ -1,0 +1,21 @@
+/**
+ * The one import surface for module authors:
+ * `import { defineModule, int, str, need, defineMessage, ... } from "../../core/index.ts"`.
+ */
+export { defineModule, int, str, strList, need } from "./module.ts";
+export type {
+  ModuleDef, ModuleContext, TsipsModule, ParamSpec, ParamValues, DepSpec, DepValues, CoreInfo, MiRunner, MissingPolicy,
+} from "./module.ts";
+export { TsipsError, isTsipsError, formatLocation } from "./errors.ts";
+export type { ErrorCode, Location } from "./errors.ts";
+export { BinPacket, readBinHeader, BIN_MAX_PACKET_SIZE, BIN_MIN_PACKET_SIZE } from "./bin/packet.ts";
+export type { BinHeader } from "./bin/packet.ts";
+export { defineMessage, int as binInt, str as binStr, bytes as binBytes, strAs as binStrAs, intList as binIntList, custom as binCustom, MessageRegistry } from "./bin/schema.ts";
+export type { BinMessage, FieldDef, MessageValues } from "./bin/schema.ts";
+export type { BinApi, BinCallback } from "./bin/dispatch.ts";
+export type { BinSource, BinReceiveCtx, BinSendStatus, BinPeerEvent, CoreHooks, EventCtx } from "./hooks.ts";
+export { MiError, miStream } from "./mi/types.ts";
+export type { MiCommandDecl, MiParams, MiResult, JsonValue, MiStreamedReply } from "./mi/types.ts";
+export type { Stat, StatDecl, ModuleStats } from "./stats.ts";
+export type { TsipsLogger } from "./log.ts";
+export type { SocketDef } from "./cfg/ast.ts";

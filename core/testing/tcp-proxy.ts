@@ -1,0 +1,74 @@
+/**
+ * A TCP proxy for fault injection between two nodes: forward, delay, drop (swallow bytes
+ * without closing — a silent partition), or cut (close every connection).
+ */
+import { createServer, connect, type Server, type Socket } from "node:net";
+
+export type ProxyMode = "forward" | "drop" | "cut";
+
+export class TcpProxy {
+  private server!: Server;
+  private readonly sockets = new Set<Socket>();
+  mode: ProxyMode = "forward";
+  /** Extra latency per chunk, in ms. */
+  delayMs = 0;
+  port = 0;
+
+  private constructor(readonly targetHost: string, readonly targetPort: number) {}
+
+  /** Listens on 127.0.0.1:`listenPort` (0 = ephemeral) and forwards to target. */
+  static async start(targetPort: number, listenPort = 0, targetHost = "127.0.0.1"): Promise<TcpProxy> {
+    const p = new TcpProxy(targetHost, targetPort);
+    p.server = createServer((client) => p.onClient(client));
+    await new Promise<void>((res, rej) => {
+      p.server.once("error", rej);
+      p.server.listen(listenPort, "127.0.0.1", () => res());
+    });
+    const a = p.server.address();
+    p.port = typeof a === "object" && a ? a.port : 0;
+    return p;
+  }
+
+  private onClient(client: Socket): void {
+    if (this.mode === "cut") {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(this.targetPort, this.targetHost);
+    for (const s of [client, upstream]) {
+      this.sockets.add(s);
+      s.on("close", () => this.sockets.delete(s));
+      s.on("error", () => {});
+    }
+    const pipe = (from: Socket, to: Socket): void => {
+      from.on("data", (chunk) => {
+        if (this.mode !== "forward") return; // drop: bytes vanish, sockets stay open
+        if (this.delayMs > 0) setTimeout(() => to.write(chunk), this.delayMs);
+        else to.write(chunk);
+      });
+      from.on("close", () => to.destroy());
+    };
+    pipe(client, upstream);
+    pipe(upstream, client);
+  }
+
+  /** Silent partition: keep connections open, forward nothing. */
+  drop(): void {
+    this.mode = "drop";
+  }
+
+  /** Close every connection and refuse new ones. */
+  cut(): void {
+    this.mode = "cut";
+    for (const s of this.sockets) s.destroy();
+  }
+
+  heal(): void {
+    this.mode = "forward";
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
