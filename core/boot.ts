@@ -9,6 +9,7 @@ import { TsipsError } from "./errors.ts";
 import { createHooks, type CoreHooks } from "./hooks.ts";
 import { createRootLogger, opensipsLevelToPino, pinoLevelToOpensips, type TsipsLogger } from "./log.ts";
 import { ModuleRuntime } from "./loader/lifecycle.ts";
+import { createMiHost } from "./mi/host.ts";
 import { planLoad, type LoadPlan } from "./loader/load.ts";
 import { registerCoreCommands } from "./mi/core-commands.ts";
 import { MiRegistry } from "./mi/registry.ts";
@@ -95,10 +96,11 @@ export async function bootNode(cfgPath: string, opts: BootOptions = {}): Promise
   }
   const hooks = createHooks();
   const stats = new StatsRegistry();
-  const mi = new MiRegistry(hooks);
+  const mi = new MiRegistry({ hooks, log });
   let stopping: Promise<void> | undefined;
   const runtime = new ModuleRuntime({
-    hooks, log, stats, mi,
+    hooks, log, stats,
+    mi: { ...createMiHost(mi), register: (m, n, d, a) => mi.register(m, n, d, a), unregisterModule: (m) => mi.unregisterModule(m) },
     info: { version: TSIPS_VERSION, cfgFile: plan.cfg.mainFile, sockets: plan.sockets, globals: plan.globals, startedAt },
     ...(opts.initTimeoutMs !== undefined ? { initTimeoutMs: opts.initTimeoutMs } : {}),
   });
@@ -124,7 +126,7 @@ export async function bootNode(cfgPath: string, opts: BootOptions = {}): Promise
   registerCoreCommands(mi, {
     version: TSIPS_VERSION,
     startedAt,
-    modules: () => runtime.modules(),
+    log,
     getLogLevel: () => pinoLevelToOpensips(log.level),
     setLogLevel: (level: number) => {
       log.level = opensipsLevelToPino(level);

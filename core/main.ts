@@ -107,6 +107,9 @@ async function main(): Promise<void> {
     if (!node) process.exit(0);
     void node.stop(sig).then(() => process.exit(0), () => process.exit(1));
   };
+  // A node serves until told to stop, even one with no listeners (like OpenSIPS's attendant).
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  process.once("exit", () => clearInterval(keepAlive));
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {

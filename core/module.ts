@@ -9,7 +9,7 @@ import type { BinApi } from "./bin/dispatch.ts";
 import type { CoreHooks } from "./hooks.ts";
 import type { TapView } from "./hook-ownership.ts";
 import type { TsipsLogger } from "./log.ts";
-import type { MiCommandDecl, JsonValue, MiResult } from "./mi/types.ts";
+import type { MiCommandDecl, JsonValue, MiResult, MiHost } from "./mi/types.ts";
 import type { ModuleStats, StatDecl, StatsRegistry } from "./stats.ts";
 
 // ── parameters ──────────────────────────────────────────────────────────
@@ -154,7 +154,8 @@ export interface ModuleContext<P extends ParamsSpec, D extends DepsSpec, S exten
   /** The whole statistics registry (MI and prometheus read it). */
   readonly statsRegistry: StatsRegistry;
   readonly core: CoreInfo;
-  readonly mi: MiRunner;
+  /** Run MI commands locally, or hand a JSON-RPC body to the core (transports such as mi_http). */
+  readonly mi: MiHost;
   /** Raises an OpenSIPS-style event (the core calls `hooks.events.for(name)`). */
   readonly events: { raise(name: string, params: Record<string, string | number>): void };
   /** Tells the core about a listener this module opened (named in the "ready" line), e.g. `bin:127.0.0.1:5555`. */
@@ -175,14 +176,14 @@ export interface ModuleDef<P extends ParamsSpec, D extends DepsSpec, S extends s
   deps?: D;
   stats?: Record<S, StatDecl>;
   /** MI commands; handlers receive what init returned. */
-  mi?: Record<string, MiCommandDecl<A>>;
+  mi?: Record<string, MiCommandDecl<NoInfer<A>>>;
   /**
    * Starts the module. What it returns is the module's API: dependents get it as
    * `ctx.deps.<name>` and MI handlers as their second argument.
    */
   init?(ctx: ModuleContext<P, D, S>): A | Promise<A>;
   /** Stops the module (timers, sockets). Its hook taps are already removed. */
-  destroy?(ctx: ModuleContext<P, D, S>, api: A | undefined): void | Promise<void>;
+  destroy?(ctx: ModuleContext<P, D, S>, api: NoInfer<A> | undefined): void | Promise<void>;
   /** Longest time init may take (default 10 s). */
   initTimeoutMs?: number;
 }

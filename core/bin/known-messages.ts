@@ -16,3 +16,5 @@ export const knownMessages = new MessageRegistry();
 
 import { clustererMessages } from "../../modules/clusterer/messages.ts";
 knownMessages.add(...clustererMessages);
+import { dialogMessages } from "../../modules/dialog/messages.ts";
+knownMessages.add(...dialogMessages);

@@ -55,13 +55,16 @@ export class FlatSource {
    */
   loc(start: number, end?: number): Location {
     if (this.origins.length === 0) return { file: "", line: 1, col: 1 };
+    // End of file points just after the last line's text (on its final newline).
+    if (start >= this.text.length) start = this.text.length - 1;
     const li = this.lineIndex(start);
     const origin = this.origins[li] as Origin;
     const lineStart = this.lineStarts[li] as number;
     const loc: Location = { file: origin.file, line: origin.line, col: start - lineStart + 1 };
     if (end !== undefined && end > start) {
       const lineEnd = lineStart + this.lineLength(li);
-      loc.endCol = Math.min(end, lineEnd) - lineStart + 1;
+      const endCol = Math.min(end, lineEnd) - lineStart + 1;
+      if (endCol > loc.col) loc.endCol = endCol;
     }
     return loc;
   }

@@ -387,7 +387,8 @@ export class Parser {
       proto: parsed.value.proto,
       host: parsed.value.host,
       port: parsed.value.port,
-      raw: this.src.text.slice(w.start, end),
+      // Options continued with a trailing backslash read as one line.
+      raw: this.src.text.slice(w.start, end).replace(/[ \t]*\\\r?\n[ \t]*/g, " "),
       loc: this.span(w.start, w.end),
     };
     if (as) socket.as = as;
@@ -436,7 +437,12 @@ export class Parser {
     } else {
       this.fail("TSIPS_ERR_CFG_SYNTAX", `Invalid arguments: string or number expected, found ${describe(first)}`, first);
     }
-    this.expectPunct(")", "to close modparam(...)");
+    const close = this.lx.next();
+    if (!this.isPunct(close, ")")) {
+      // A string that swallowed a newline usually means a missing closing quote above.
+      const hint = value.kind === "str" && value.value.includes("\n") ? " (the string value spans lines: is a closing quote missing?)" : "";
+      this.fail("TSIPS_ERR_CFG_SYNTAX", `')' expected to close modparam(...), found ${describe(close)}${hint}`, close);
+    }
     this.out.push({
       kind: "modparam",
       module: mod.value as string,

@@ -10,8 +10,8 @@ import { TsipsError } from "../errors.ts";
 import { TapOwnership, tapView } from "../hook-ownership.ts";
 import type { CoreHooks } from "../hooks.ts";
 import type { TsipsLogger } from "../log.ts";
-import type { MiCommandDecl } from "../mi/types.ts";
-import type { CoreInfo, ModuleContext, MiRunner, ParamsSpec, DepsSpec, TsipsModule } from "../module.ts";
+import type { MiCommandDecl, MiHost } from "../mi/types.ts";
+import type { CoreInfo, ModuleContext, ParamsSpec, DepsSpec, TsipsModule } from "../module.ts";
 import { moduleStats, type StatDecl, type StatsRegistry } from "../stats.ts";
 import type { LoadedModule } from "./params.ts";
 
@@ -27,7 +27,7 @@ export interface RuntimeDeps {
   hooks: CoreHooks;
   log: TsipsLogger;
   stats: StatsRegistry;
-  mi: MiSink & MiRunner;
+  mi: MiSink & MiHost;
   info: { version: string; cfgFile: string; sockets: readonly SocketDef[]; globals: ReadonlyMap<string, CfgValue>; startedAt: number };
   /** Overrides the default init timeout (tests). */
   initTimeoutMs?: number;

@@ -18,6 +18,12 @@ export class MiError extends Error {
   }
 }
 
+/** MiError, also from another copy of core (duck-typed like isTsipsError). */
+export function isMiError(e: unknown): e is MiError {
+  return e instanceof MiError ||
+    (e instanceof Error && e.name === "MiError" && typeof (e as { code?: unknown }).code === "number");
+}
+
 /** The parameters of one call, bound to the chosen recipe. Named lookups are case-insensitive. */
 export interface MiParams {
   /** Names of the recipe that matched. */

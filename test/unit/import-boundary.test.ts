@@ -1,0 +1,52 @@
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative, resolve, sep } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const MODULES = resolve(import.meta.dirname, "../../modules");
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((e) => {
+    const p = join(dir, e);
+    return statSync(p).isDirectory() ? tsFiles(p) : p.endsWith(".ts") ? [p] : [];
+  });
+}
+
+/** Every import/export-from in a file: its specifier and whether it is type-only. */
+export function importsOf(src: string): { spec: string; typeOnly: boolean }[] {
+  const out: { spec: string; typeOnly: boolean }[] = [];
+  const re = /^\s*(import|export)\s+(type\s+)?([^'";]*?\s+from\s+)?["']([^"']+)["']/gm;
+  for (const m of src.matchAll(re)) out.push({ spec: m[4]!, typeOnly: Boolean(m[2]) });
+  for (const m of src.matchAll(/import\(\s*["']([^"']+)["']\s*\)/g)) out.push({ spec: m[1]!, typeOnly: false });
+  return out;
+}
+
+/** Violations of the rule: a module may import another module only as `import type` from its api.ts. */
+export function boundaryViolations(modulesDir: string): string[] {
+  const bad: string[] = [];
+  for (const file of tsFiles(modulesDir)) {
+    const own = relative(modulesDir, file).split(sep)[0]!;
+    for (const { spec, typeOnly } of importsOf(readFileSync(file, "utf8"))) {
+      if (!spec.startsWith(".")) continue;
+      const target = relative(modulesDir, resolve(file, "..", spec));
+      if (target.startsWith("..")) continue; // core/ or outside modules/
+      const other = target.split(sep)[0]!;
+      if (other === own) continue;
+      const isApi = target === join(other, "api.ts");
+      if (!(typeOnly && isApi)) bad.push(`${relative(modulesDir, file)} imports ${spec}${typeOnly ? " (type-only, but not api.ts)" : ""}`);
+    }
+  }
+  return bad;
+}
+
+describe("module import boundary", () => {
+  it("no file in modules/* imports another module's values (type-only api.ts imports allowed)", () => {
+    expect(boundaryViolations(MODULES)).toEqual([]);
+  });
+
+  it("detects a value import and a type import of a non-api file", () => {
+    expect(importsOf(`import { x } from "../clusterer/state.ts";\nimport type { A } from "../clusterer/api.ts";`)).toEqual([
+      { spec: "../clusterer/state.ts", typeOnly: false },
+      { spec: "../clusterer/api.ts", typeOnly: true },
+    ]);
+  });
+});
