@@ -169,3 +169,22 @@ describe("module lifecycle", () => {
     expect(events()).toEqual([]);
   });
 });
+
+describe("in-process test host", () => {
+  it("runs modules with typed params and hands APIs over", async () => {
+    const { createTestHost } = await import("../../core/testing/host.ts");
+    const base = (await import("../fixtures/modules/fx_base/index.ts")).default;
+    const user = (await import("../fixtures/modules/fx_user/index.ts")).default;
+    const host = await createTestHost({ modules: [{ def: user }, { def: base, params: { greeting: "yo", level: 3 } }] });
+    expect(events()).toEqual(["init:fx_base:yo:3", "init:fx_user:yo user", "ready-tap:fx_base"]);
+    expect(host.api<{ greet(w: string): string }>("fx_base").greet("x")).toBe("yo x");
+    await host.stop();
+    expect(events().slice(-2)).toEqual(["destroy:fx_user", "destroy:fx_base"]);
+  });
+
+  it("rejects a bad param value with the param's own check", async () => {
+    const { createTestHost } = await import("../../core/testing/host.ts");
+    const base = (await import("../fixtures/modules/fx_base/index.ts")).default;
+    await expect(createTestHost({ modules: [{ def: base, params: { mode: "z" } }] })).rejects.toMatchObject({ code: "TSIPS_ERR_PARAM_VALUE" });
+  });
+});
