@@ -214,18 +214,24 @@ export class HttpdServer implements HttpdApi {
   }
 
   /**
-   * 413 and close. The client may still be sending: keep reading and dropping its data for
-   * a moment (lingering close) so the reply is not lost to a TCP reset, then cut.
+   * 413 and close. The client may still be sending its body: closing the socket with
+   * unread data makes the kernel send a TCP reset, which can destroy the 413 before the
+   * client reads it. So the connection lingers: node's close-after-reply (`destroySoon`)
+   * becomes a half-close (FIN), what still arrives is read and dropped, and the socket is
+   * destroyed when the client closes or after LINGER_MS.
    */
   private tooLarge(req: IncomingMessage, res: ServerResponse, limit: number): void {
     this.log.warn({ limit, declared: req.headers["content-length"] }, "httpd: request body over receive_buf_size, refused (413)");
-    const socket = req.socket;
-    this.plain(res, 413, HTML(`Request body too large (limit ${limit} bytes)`), true);
-    req.on("data", () => {});
-    req.resume();
+    const socket = req.socket as Socket & { destroySoon?: () => void };
     const timer = setTimeout(() => socket.destroy(), LINGER_MS);
     timer.unref();
     socket.once("close", () => clearTimeout(timer));
+    socket.destroySoon = function lingeringClose(this: Socket): void {
+      this.end();
+    };
+    req.on("data", () => {});
+    req.resume();
+    this.plain(res, 413, HTML(`Request body too large (limit ${limit} bytes)`), true);
   }
 
   async writeChunks(res: ServerResponse, chunks: AsyncIterable<string>): Promise<boolean> {
