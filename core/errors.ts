@@ -76,6 +76,11 @@ export const ERROR_CATALOG = entries({
   // ── clusterer ──────────────────────────────────────────────────────────
   TSIPS_ERR_CLUSTER_CONFIG: { summary: "the clusterer configuration is invalid", fix: "see the message; node-info strings follow OpenSIPS's syntax" },
   TSIPS_ERR_CLUSTER_UNKNOWN: { summary: "unknown cluster or node id", fix: "use an id defined with my_node_info/neighbor_node_info" },
+  // ── dialog ─────────────────────────────────────────────────────────────
+  TSIPS_ERR_DLG_NOT_FOUND: { summary: "no dialog with that id or Call-ID", fix: "check the id with MI dlg_list (ID is hentry.hid in reverse hex)" },
+  TSIPS_ERR_DLG_BACKUP: { summary: "this node is backup for the dialog's sharing tag", fix: "run the action on the node where the tag is active" },
+  TSIPS_ERR_DLG_STATE: { summary: "a dialog state change that OpenSIPS does not allow", fix: "states only move forward (1 unconfirmed .. 5 deleted)" },
+  TSIPS_ERR_DLG_ARG: { summary: "invalid dialog data (missing Call-ID/URI, unknown profile, no SIP socket)", fix: "see the message; define the profile or add a socket=udp:IP:PORT line" },
   // ── MI ─────────────────────────────────────────────────────────────────
   TSIPS_ERR_MI_DUPLICATE: { summary: "two modules register the same MI command", fix: "rename one of the commands" },
   TSIPS_ERR_MI_COMMAND: { summary: "an MI command failed", fix: "see the JSON-RPC error message and data" },

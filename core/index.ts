@@ -14,8 +14,12 @@ export { defineMessage, int as binInt, str as binStr, bytes as binBytes, strAs a
 export type { BinMessage, FieldDef, MessageValues } from "./bin/schema.ts";
 export type { BinApi, BinCallback } from "./bin/dispatch.ts";
 export type { BinSource, BinReceiveCtx, BinSendStatus, BinPeerEvent, CoreHooks, EventCtx } from "./hooks.ts";
-export { MiError, miStream } from "./mi/types.ts";
-export type { MiCommandDecl, MiParams, MiResult, JsonValue, MiStreamedReply } from "./mi/types.ts";
-export type { Stat, StatDecl, ModuleStats } from "./stats.ts";
+export { MiError, miStream, isMiError } from "./mi/types.ts";
+export type {
+  MiCommandDecl, MiParams, MiResult, JsonValue, MiStreamedReply, MiHost, MiCommandInfo, JsonRpcOutcome, JsonRpcOptions,
+} from "./mi/types.ts";
+export { printJson as printMiJson, printString as printMiString, printNumber as printMiNumber } from "./mi/json.ts";
+export { miParams } from "./mi/params.ts";
+export type { Stat, StatDecl, ModuleStats, StatsRegistry } from "./stats.ts";
 export type { TsipsLogger } from "./log.ts";
-export type { SocketDef } from "./cfg/ast.ts";
+export type { SocketDef, CfgValue } from "./cfg/ast.ts";

@@ -12,15 +12,9 @@ import { join } from "node:path";
 export type VectorSetName = "main" | "idle" | "more";
 export const VECTOR_SETS: readonly VectorSetName[] = ["main", "idle", "more"];
 
-/** One entry of a set's index.json, with the packet bytes. */
-export interface VectorEntry {
-  /** Which set it comes from. */
-  set: VectorSetName;
+/** One entry of a set's index.json as stored. */
+export interface VectorIndexEntry {
   file: string;
-  /** Absolute path of the `.hex` file. */
-  path: string;
-  /** The packet, exactly as it was on the wire. */
-  bytes: Buffer;
   direction: string;
   from_node: number;
   to_node: number;
@@ -45,8 +39,16 @@ export interface VectorEntry {
   /** clusterer-extra sync packets: the capability being synced. */
   sync_capability?: string;
   strings: string[];
-  /** Any field index.json adds later. */
-  [extra: string]: unknown;
+}
+
+/** One entry of a set's index.json, with the packet bytes. */
+export interface VectorEntry extends VectorIndexEntry {
+  /** Which set it comes from. */
+  set: VectorSetName;
+  /** Absolute path of the `.hex` file. */
+  path: string;
+  /** The packet, exactly as it was on the wire. */
+  bytes: Buffer;
 }
 
 /** One hop of sequence.json. */
@@ -90,7 +92,7 @@ export function loadVectorSet(set: VectorSetName): VectorEntry[] {
   const hit = cache.get(set);
   if (hit) return hit;
   const dir = vectorSetDir(set);
-  const index = JSON.parse(readFileSync(join(dir, "index.json"), "utf8")) as Omit<VectorEntry, "set" | "path" | "bytes">[];
+  const index = JSON.parse(readFileSync(join(dir, "index.json"), "utf8")) as VectorIndexEntry[];
   const out = index.map((e): VectorEntry => {
     const path = join(dir, e.file);
     const hex = readFileSync(path, "utf8").trim();

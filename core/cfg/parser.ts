@@ -54,6 +54,8 @@ export class Parser {
   private readonly src: FlatSource;
   private readonly report: CfgReport;
   private readonly out: Statement[] = [];
+  /** error_route, local_route, startup_route: where each was first defined (they may appear once). */
+  private readonly onceRoutes = new Map<string, Location>();
 
   constructor(src: FlatSource, report: CfgReport) {
     this.src = src;
@@ -216,10 +218,14 @@ export class Parser {
     return this.lx.next();
   }
 
-  /** Report a value of the wrong type; the bad token is consumed (and a following number after '-'). */
+  /**
+   * Report a value of the wrong type and go on after it (the statement is dropped). A value
+   * that is a punctuation mark (other than the '-' of a negative number) abandons the statement.
+   */
   private badValue(tok: Token, message: string): void {
-    if (this.isPunct(tok, "-") && this.lx.peek().kind === "num") this.lx.next();
-    else if (tok.kind === "punct") this.fail("TSIPS_ERR_CFG_VALUE", message, tok);
+    const negative = this.isPunct(tok, "-") && this.lx.peek().kind === "num";
+    if (tok.kind === "punct" && !negative) this.fail("TSIPS_ERR_CFG_VALUE", message, tok);
+    if (negative) this.lx.next();
     this.error("TSIPS_ERR_CFG_VALUE", message, tok);
   }
 
@@ -286,6 +292,11 @@ export class Parser {
         return { kind: "id", value: hp.value.host };
       }
       case "alias": {
+        const q = this.lx.peek();
+        if (q.kind === "str" && this.sameLine(eq, q)) {
+          this.lx.next();
+          return { kind: "str", value: q.value as string };
+        }
         const w = this.rawWord(eq);
         return { kind: "str", value: w.text };
       }
@@ -367,8 +378,11 @@ export class Parser {
         end = a.end;
         continue;
       }
-      const arg = this.lx.next();
       const wantsNumber = name === "use_workers";
+      const arg = this.lx.next();
+      if (!this.sameLine(opt, arg)) {
+        this.fail("TSIPS_ERR_CFG_SOCKET", `${wantsNumber ? "number" : "name"} expected after '${opt.text}'`, opt);
+      }
       const good = wantsNumber
         ? arg.kind === "num"
         : name === "tag"
@@ -476,7 +490,7 @@ export class Parser {
       const example = type === "timer_route" ? "timer_route[name, seconds]" : `${type}[name]`;
       this.fail("TSIPS_ERR_CFG_SYNTAX", `${type} needs a name: ${example} { ... }`, kw);
     }
-    if (type === "timer_route" && parts && (parts.length !== 2 || parts[1]?.kind !== "num")) {
+    if (type === "timer_route" && parts && (parts.length < 2 || parts[1]?.kind !== "num")) {
       this.fail("TSIPS_ERR_CFG_SYNTAX", "timer_route needs [name, seconds]", parts[0] ?? kw);
     }
     const brace = this.lx.next();
@@ -491,6 +505,15 @@ export class Parser {
         this.span(body.close, body.close + 1),
       );
       return;
+    }
+    if (headerRule === "none") {
+      const first = this.onceRoutes.get(type);
+      if (first) {
+        const where = first.file === this.loc(kw).file ? `line ${first.line}` : `${first.file}:${first.line}`;
+        this.error("TSIPS_ERR_CFG_SYNTAX", `re-definition of ${type} (first defined at ${where})`, kw);
+        return;
+      }
+      this.onceRoutes.set(type, this.loc(kw));
     }
     const nameTok = parts?.[0];
     const name = nameTok === undefined ? undefined : nameTok.kind === "str" ? String(nameTok.value) : nameTok.text;

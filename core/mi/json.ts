@@ -15,9 +15,11 @@
  * | NaN, ±Infinity | `null` |
  *
  * "Integral" uses cJSON's DBL_EPSILON comparisons, reproduced as written.
- * Pretty mode (mi_http/mi_fifo `pretty_printing`): objects put each member on its own line,
- * indented with one TAB per depth, `"name":<TAB>value`; arrays stay on one line with `", "`
- * between items; an empty object prints as `{`, newline, indentation, `}` (classic cJSON).
+ * Pretty mode (mi_http/mi_fifo `pretty_printing`, classic cJSON `fmt`, unverified against
+ * 3.6.8 beyond spec §4): objects put each member on its own line, indented with one TAB per
+ * depth, `"name":<TAB>value`; arrays stay on one line with `", "` between items and print
+ * their items one depth further (so objects inside arrays indent by two); an empty object
+ * prints as `{`, newline, one TAB less than its depth, `}`.
  */
 import type { JsonValue } from "./types.ts";
 
@@ -103,12 +105,13 @@ function writeCompact(v: JsonValue | undefined, out: string[]): void {
   }
 }
 
+/** cJSON's formatted printing (print_value / print_object / print_array with `fmt`). */
 function printPretty(v: JsonValue | undefined, depth: number): string {
   if (v === null || typeof v !== "object") return printJson(v);
-  if (Array.isArray(v)) return `[${v.map((x) => printPretty(x, depth)).join(", ")}]`;
-  const d = depth + 1;
+  if (Array.isArray(v)) return `[${v.map((x) => printPretty(x, depth + 1)).join(", ")}]`;
   const keys = Object.keys(v).filter((k) => v[k] !== undefined);
-  if (keys.length === 0) return `{\n${"\t".repeat(d - 1)}}`;
+  if (keys.length === 0) return `{\n${"\t".repeat(Math.max(0, depth - 1))}}`;
+  const d = depth + 1;
   const tabs = "\t".repeat(d);
   const lines = keys.map((k) => `${tabs}${JSON.stringify(k)}:\t${printPretty(v[k], d)}`);
   return `{\n${lines.join(",\n")}\n${"\t".repeat(d - 1)}}`;

@@ -4,9 +4,11 @@
  * fault injection, and teardown. Used by the integration tests, `npm run cluster`,
  * `npm run failover` and the benchmarks.
  */
+import { join } from "node:path";
 import type { JsonValue } from "../mi/types.ts";
 import { NodeProcess, type NodeProcessOptions } from "./node-process.ts";
 import { freePorts } from "./ports.ts";
+import { TcpProxy, type ProxyMode } from "./tcp-proxy.ts";
 import { waitFor } from "./wait.ts";
 
 export interface ClusterNodeSpec {
@@ -74,6 +76,20 @@ export interface ClusterOptions {
   noWaitUp?: boolean;
   env?: Record<string, string>;
   modulePaths?: string[];
+  /**
+   * Route every link through a TcpProxy (one per direction): node A's neighbour URL for B
+   * points at the proxy A→B. Then `partition`, `heal`, `delay` and `proxy(a, b)` inject
+   * faults between two nodes while both keep running.
+   */
+  proxied?: boolean;
+  /** Folder for the cfg files (and `node<N>.log` with `logFiles`); default a temp folder per node. */
+  dir?: string;
+  /** Write each node's output to `<dir>/node<N>.log` too (needs `dir`). */
+  logFiles?: boolean;
+  /** How long each node may take to print "ready" (default 15 s). */
+  readyTimeoutMs?: number;
+  /** How long to wait for every link Up (default 20 s). */
+  upTimeoutMs?: number;
 }
 
 export class LocalCluster {
@@ -81,6 +97,8 @@ export class LocalCluster {
     readonly specs: ClusterNodeSpec[],
     readonly nodes: NodeProcess[],
     private readonly cfgs: string[],
+    /** Proxies by "from>to" (only with `proxied`). */
+    private readonly proxies: Map<string, TcpProxy>,
   ) {}
 
   /** Picks free ports, writes configs, starts every node, waits until all see each other Up. */
@@ -89,9 +107,30 @@ export class LocalCluster {
     const specs: ClusterNodeSpec[] = Array.from({ length: o.size }, (_, i) => ({
       id: i + 1, binPort: ports[2 * i]!, httpPort: ports[2 * i + 1]!, seed: i === 0,
     }));
+    const proxies = new Map<string, TcpProxy>();
+    const closeProxies = async (): Promise<void> => {
+      await Promise.all([...proxies.values()].map((p) => p.close()));
+    };
+    const neighborsOf = (s: ClusterNodeSpec): ClusterNodeSpec[] => {
+      const list = o.neighbors ? o.neighbors(s.id, specs) : specs.filter((n) => n.id !== s.id);
+      if (!o.proxied) return list;
+      return list.map((n) => ({ ...n, binPort: proxies.get(`${s.id}>${n.id}`)!.port }));
+    };
+    if (o.proxied) {
+      try {
+        for (const a of specs) {
+          for (const b of o.neighbors ? o.neighbors(a.id, specs) : specs.filter((n) => n.id !== a.id)) {
+            proxies.set(`${a.id}>${b.id}`, await TcpProxy.start(b.binPort));
+          }
+        }
+      } catch (err) {
+        await closeProxies();
+        throw err;
+      }
+    }
     const cfgs = specs.map((s) => buildNodeCfg({
       self: s,
-      neighbors: o.neighbors ? o.neighbors(s.id, specs) : specs.filter((n) => n.id !== s.id),
+      neighbors: neighborsOf(s),
       extra: typeof o.extra === "function" ? o.extra(s.id) : o.extra,
       clusterer: typeof o.clusterer === "function" ? o.clusterer(s.id) : o.clusterer,
       sharingTags: o.sharingTags?.(s.id) ?? [],
@@ -99,21 +138,38 @@ export class LocalCluster {
     }));
     const nodes: NodeProcess[] = [];
     const startOne = (i: number): Promise<NodeProcess> => {
+      const name = `node${specs[i]!.id}`;
       const opts: NodeProcessOptions = {
-        cfg: cfgs[i]!, name: `node${specs[i]!.id}`, miUrl: `http://127.0.0.1:${specs[i]!.httpPort}/mi`,
+        cfg: cfgs[i]!, name, miUrl: `http://127.0.0.1:${specs[i]!.httpPort}/mi`,
+        ...(o.logLevel !== undefined ? { logLevel: o.logLevel } : {}),
         ...(o.env ? { env: o.env } : {}), ...(o.modulePaths ? { modulePaths: o.modulePaths } : {}),
+        ...(o.dir ? { dir: o.dir } : {}), ...(o.dir && o.logFiles ? { logFile: join(o.dir, `${name}.log`) } : {}),
+        ...(o.readyTimeoutMs !== undefined ? { readyTimeoutMs: o.readyTimeoutMs } : {}),
       };
       return NodeProcess.start(opts);
     };
     try {
       if (o.sequential) for (let i = 0; i < o.size; i++) nodes.push(await startOne(i));
-      else nodes.push(...(await Promise.all(specs.map((_, i) => startOne(i)))));
+      else {
+        const settled = await Promise.allSettled(specs.map((_, i) => startOne(i)));
+        for (const r of settled) if (r.status === "fulfilled") nodes.push(r.value);
+        const failed = settled.find((r) => r.status === "rejected");
+        if (failed) throw failed.reason;
+      }
     } catch (err) {
       await Promise.all(nodes.map((n) => n.kill()));
+      await closeProxies();
       throw err;
     }
-    const c = new LocalCluster(specs, nodes, cfgs);
-    if (!o.noWaitUp) await c.waitAllUp();
+    const c = new LocalCluster(specs, nodes, cfgs, proxies);
+    if (!o.noWaitUp) {
+      try {
+        await c.waitAllUp(o.upTimeoutMs);
+      } catch (err) {
+        await c.stop();
+        throw err;
+      }
+    }
     return c;
   }
 
@@ -156,8 +212,50 @@ export class LocalCluster {
     return this.node(id).mi(method, params);
   }
 
-  /** Stops every node (SIGTERM, then SIGKILL). */
+  /** Sends `signal` to node `id` and waits for its exit (default SIGKILL: a crash). */
+  async kill(id: number, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    await this.node(id).kill(signal);
+  }
+
+  /** Starts node `id` again with the same config (after `kill`). */
+  async restart(id: number): Promise<void> {
+    await this.node(id).restart();
+  }
+
+  /** The proxy carrying traffic from node `from` to node `to` (cluster started with `proxied`). */
+  proxy(from: number, to: number): TcpProxy {
+    const p = this.proxies.get(`${from}>${to}`);
+    if (!p) throw new Error(`no proxy ${from}→${to} (start the cluster with proxied: true)`);
+    return p;
+  }
+
+  /**
+   * Cuts the traffic between nodes `a` and `b`, both directions: `cut` closes the
+   * connections and refuses new ones (a crash as the peer sees it), `drop` keeps them
+   * open and swallows the bytes (a silent partition: only ping timeouts notice).
+   */
+  partition(a: number, b: number, mode: Exclude<ProxyMode, "forward"> = "cut"): void {
+    for (const p of [this.proxy(a, b), this.proxy(b, a)]) {
+      if (mode === "cut") p.cut();
+      else p.drop();
+    }
+  }
+
+  /** Forwards traffic between `a` and `b` again (both directions), latency removed. */
+  heal(a: number, b: number): void {
+    this.proxy(a, b).heal();
+    this.proxy(b, a).heal();
+  }
+
+  /** Adds latency between `a` and `b` (both directions). */
+  delay(a: number, b: number, ms: number): void {
+    this.proxy(a, b).delay(ms);
+    this.proxy(b, a).delay(ms);
+  }
+
+  /** Stops every node (SIGTERM, then SIGKILL) and closes the proxies. */
   async stop(): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.stop(3_000)));
+    await Promise.all([...this.proxies.values()].map((p) => p.close()));
   }
 }

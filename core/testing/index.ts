@@ -5,9 +5,10 @@
 export { createTestHost } from "./host.ts";
 export type { TestHost, TestHostOptions } from "./host.ts";
 export { NodeProcess, MiCallError, killAllNodes } from "./node-process.ts";
-export type { LogLine, NodeProcessOptions, ExitInfo } from "./node-process.ts";
+export type { LogLine, NodeProcessOptions, ExitInfo, MiCall } from "./node-process.ts";
 export { LocalCluster, buildNodeCfg } from "./cluster.ts";
 export type { ClusterNodeSpec, ClusterOptions, NodeCfgOptions } from "./cluster.ts";
 export { TcpProxy } from "./tcp-proxy.ts";
+export type { ProxyMode } from "./tcp-proxy.ts";
 export { freePort, freePorts } from "./ports.ts";
 export { waitFor } from "./wait.ts";

@@ -6,7 +6,7 @@
  * leaves nodes behind.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -42,6 +42,14 @@ export interface NodeProcessOptions {
   miUrl?: string;
   /** Don't wait for "ready" (for configs expected to fail). */
   noWait?: boolean;
+  /** Also append every output line (raw) to this file. */
+  logFile?: string;
+}
+
+/** One call of a JSON-RPC batch (`NodeProcess.miBatch`). */
+export interface MiCall {
+  method: string;
+  params?: JsonValue[] | Record<string, JsonValue>;
 }
 
 export interface ExitInfo {
@@ -85,6 +93,8 @@ export class NodeProcess {
   spawnedAt = 0;
   /** Time the "ready" line arrived (ms since spawn). */
   readyMs = 0;
+  /** Wall-clock time (ms) the last signal was sent by `kill`/`stop` (0 = never). */
+  signalledAt = 0;
 
   private constructor(private readonly opts: NodeProcessOptions) {
     this.name = opts.name ?? "node";
@@ -155,6 +165,7 @@ export class NodeProcess {
   }
 
   private onLine(raw: string): void {
+    if (this.opts.logFile) appendFileSync(this.opts.logFile, `${raw}\n`);
     if (!raw.startsWith("{")) {
       this.text.push(raw);
       return;
@@ -202,9 +213,36 @@ export class NodeProcess {
     return json.result ?? null;
   }
 
+  /**
+   * Sends several calls in one JSON-RPC batch request (mi_http accepts batches); returns
+   * one entry per call, in order: the result, or the MiCallError of that call.
+   */
+  async miBatch(calls: readonly MiCall[]): Promise<(JsonValue | MiCallError)[]> {
+    if (!this.miUrl) throw new Error(`${this.name}: no MI URL (load httpd + mi_http, or pass miUrl)`);
+    if (calls.length === 0) return [];
+    const body = JSON.stringify(calls.map((c, i) => ({ jsonrpc: "2.0", method: c.method, id: i, ...(c.params !== undefined ? { params: c.params } : {}) })));
+    const res = await fetch(this.miUrl, { method: "POST", headers: { "content-type": "application/json" }, body, signal: AbortSignal.timeout(60_000) });
+    const json = (await res.json()) as unknown;
+    if (!Array.isArray(json)) {
+      const e = (json as { error?: { code: number; message: string; data?: unknown } }).error;
+      throw e ? new MiCallError(e.code, e.message, e.data) : new Error(`${this.name}: batch reply is not an array`);
+    }
+    const out: (JsonValue | MiCallError)[] = new Array(calls.length).fill(null);
+    for (const r of json as { id: number; result?: JsonValue; error?: { code: number; message: string; data?: unknown } }[]) {
+      out[r.id] = r.error ? new MiCallError(r.error.code, r.error.message, r.error.data) : (r.result ?? null);
+    }
+    return out;
+  }
+
+  /** The number of log lines so far: pass it as `since` to `waitForLog` to see only later lines. */
+  mark(): number {
+    return this.logs.length;
+  }
+
   /** Sends a signal and waits for the exit. */
   async kill(signal: NodeJS.Signals = "SIGKILL"): Promise<ExitInfo> {
     if (!this.running) return this.exitP;
+    this.signalledAt = Date.now();
     this.child.kill(signal);
     return this.exitP;
   }
@@ -212,6 +250,7 @@ export class NodeProcess {
   /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
   async stop(graceMs = 5_000): Promise<ExitInfo> {
     if (!this.running) return this.exitP;
+    this.signalledAt = Date.now();
     this.child.kill("SIGTERM");
     const t = setTimeout(() => this.child.kill("SIGKILL"), graceMs);
     const e = await this.exitP;

@@ -1,6 +1,9 @@
 /**
  * A TCP proxy for fault injection between two nodes: forward, delay, drop (swallow bytes
  * without closing — a silent partition), or cut (close every connection).
+ *
+ * Point a node's neighbour URL at the proxy (`LocalCluster.start({ proxied: true })` does
+ * it for every link) and the traffic from that node to the neighbour flows through it.
  */
 import { createServer, connect, type Server, type Socket } from "node:net";
 
@@ -13,6 +16,9 @@ export class TcpProxy {
   /** Extra latency per chunk, in ms. */
   delayMs = 0;
   port = 0;
+  /** Bytes forwarded / swallowed so far (both directions). */
+  forwardedBytes = 0;
+  droppedBytes = 0;
 
   private constructor(readonly targetHost: string, readonly targetPort: number) {}
 
@@ -41,8 +47,12 @@ export class TcpProxy {
       s.on("error", () => {});
     }
     const pipe = (from: Socket, to: Socket): void => {
-      from.on("data", (chunk) => {
-        if (this.mode !== "forward") return; // drop: bytes vanish, sockets stay open
+      from.on("data", (chunk: Buffer) => {
+        if (this.mode !== "forward") {
+          this.droppedBytes += chunk.length; // drop: bytes vanish, sockets stay open
+          return;
+        }
+        this.forwardedBytes += chunk.length;
         if (this.delayMs > 0) setTimeout(() => to.write(chunk), this.delayMs);
         else to.write(chunk);
       });
@@ -63,8 +73,20 @@ export class TcpProxy {
     for (const s of this.sockets) s.destroy();
   }
 
+  /** Back to forwarding (new connections accepted again; dropped bytes stay lost). */
   heal(): void {
     this.mode = "forward";
+    this.delayMs = 0;
+  }
+
+  /** Adds `ms` of latency to every chunk from now on (order is kept). */
+  delay(ms: number): void {
+    this.delayMs = ms;
+  }
+
+  /** Open connections through the proxy (client and upstream sides counted once each). */
+  get connections(): number {
+    return this.sockets.size / 2;
   }
 
   async close(): Promise<void> {

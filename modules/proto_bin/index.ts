@@ -6,16 +6,15 @@
  * reports connection changes (`ctx.bin.peerEvent`) as they happen.
  */
 import { defineModule, int } from "../../core/index.ts";
-import type { CfgValue } from "../../core/index.ts";
 import type { ProtoBinApi } from "./api.ts";
 import { BinTransport, type TransportOptions } from "./transport.ts";
 
 export type { ProtoBinApi } from "./api.ts";
 
-function globalInt(globals: ReadonlyMap<string, CfgValue>, name: string, def: number): number {
+function globalInt(globals: ReadonlyMap<string, { kind: string; value: number | string }>, name: string, def: number): number {
   const v = globals.get(name);
   if (v === undefined) return def;
-  if (v.kind === "int") return v.value;
+  if (typeof v.value === "number") return v.value;
   const n = Number(v.value);
   return Number.isFinite(n) ? n : def;
 }
@@ -92,6 +91,7 @@ export default defineModule({
       for (const sk of sockets) {
         const info = await transport.listen({ host: sk.host, port: sk.port ?? p.bin_port, raw: sk.raw });
         ctx.log.info({ listener: info.url }, `listening on ${info.url}`);
+        ctx.listening(info.url);
       }
     } catch (err) {
       await transport.close(0);

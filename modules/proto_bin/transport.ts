@@ -143,7 +143,8 @@ class Conn {
     try {
       this.framer.push(chunk);
     } catch (err) {
-      if (this.state === "closing" || this.state === "closed") return; // closed by a delivery error
+      const st = this.state as ConnState;
+      if (st === "closing" || st === "closed") return; // closed by a delivery error
       this.t.stats.framing_errors.inc();
       const why = err instanceof BinFramingError ? err.framing : "framing";
       this.t.log.warn({ peer: hostPort(this.host, this.port), framing: why, err: (err as Error).message },
