@@ -488,6 +488,51 @@ export class Engine {
     }
   }
 
+  // ── administration (MI, REMOVE_NODE) ────────────────────────────────
+
+  /**
+   * `clusterer_set_status`: a remote node disabled goes DOWN (LS_UPDATE if it was Up),
+   * enabled restarts probing; the local node disabled drops every link without LS_UPDATE.
+   */
+  setNodeStatus(c: ClusterRec, nodeId: number | undefined, enabled: boolean): void {
+    if (nodeId === undefined || nodeId === this.myNodeId) {
+      c.self.enabled = enabled;
+      for (const n of c.nodes) this.setLink(c, n, enabled ? LS.RESTART_PINGING : LS.DOWN, false);
+      this.log.notice({ cluster: c.clusterId }, `local node ${enabled ? "enabled" : "disabled"} in cluster ${c.clusterId}`);
+      this.markDirty(c);
+      return;
+    }
+    const n = c.node(nodeId);
+    if (!n) return;
+    n.enabled = enabled;
+    this.setLink(c, n, enabled ? LS.RESTART_PINGING : LS.DOWN, true);
+    this.markDirty(c);
+  }
+
+  /** REMOVE_NODE / `clusterer_remove_node`: links dropped without any LS_UPDATE (§5.8). */
+  removeNodeLocal(c: ClusterRec, target: number): void {
+    if (target === this.myNodeId) {
+      this.log.notice({ cluster: c.clusterId }, `this node was removed from cluster ${c.clusterId}: disabling it`);
+      this.setNodeStatus(c, undefined, false);
+      return;
+    }
+    const n = c.node(target);
+    if (!n) return;
+    this.setLink(c, n, LS.DOWN, false);
+    c.removeNode(target);
+    this.log.notice({ cluster: c.clusterId, node: target }, `node ${target} removed from cluster ${c.clusterId}`);
+    if (n.reachable) {
+      n.reachable = false;
+      this.depth++;
+      try {
+        this.nodeDown(c, n);
+      } finally {
+        this.depth--;
+      }
+    }
+    this.markDirty(c);
+  }
+
   // ── PONG (used by receive.ts) ───────────────────────────────────────
 
   /** PONG to a pinger's URL; the list is every node of ours except the pinger when asked. */

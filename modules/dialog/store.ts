@@ -9,6 +9,7 @@ import type { DlgStateNum } from "./api.ts";
 import type { LocalSocket } from "./sockets.ts";
 import type { DlgValue } from "./vals.ts";
 import type { ProfileDef } from "./profiles.ts";
+import { formatDid } from "./did.ts";
 
 /** Dialog states (dlg_hash.h); the numbers are the wire `state` and the MI `state`. */
 export const DLG_STATE_UNCONFIRMED = 1;
@@ -116,6 +117,11 @@ export class Dialog {
     this.state = init.state;
     this.startTs = init.startTs;
     this.origin = init.origin;
+  }
+
+  /** MI `ID`: reverse-hex `hentry.hid`. */
+  get id(): string {
+    return formatDid(this.hEntry, this.hId);
   }
 
   get synced(): boolean {

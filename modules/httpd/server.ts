@@ -120,6 +120,11 @@ export class HttpdServer implements HttpdApi {
     return this.bound;
   }
 
+  /** Open client connections (diagnostics, tests). */
+  connectionCount(): Promise<number> {
+    return new Promise((resolve, reject) => this.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
+  }
+
   /** `host:port` as OpenSIPS's process description shows it (`HTTPD 127.0.0.1:8888`). */
   describe(): string {
     const a = this.address();

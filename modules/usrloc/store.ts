@@ -140,6 +140,8 @@ export class Udomain {
   users = 0;
   contacts = 0;
   expired = 0;
+  /** `<table>-expires` statistic, when registered. */
+  expiresStat: { inc(n?: number): void } | null = null;
   constructor(
     readonly name: string,
     readonly size: number,
@@ -569,6 +571,7 @@ export class LocationStore {
               this.unlink(r, c);
               d.contacts--;
               d.expired++;
+              d.expiresStat?.inc();
               removed++;
             }
             c = next;

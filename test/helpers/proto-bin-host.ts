@@ -103,15 +103,15 @@ export function testPacket(seq: number, pad = 0): BinPacket {
 }
 
 /** A raw TCP client (a hostile or scripted peer). */
-export async function rawClient(port: number, host = "127.0.0.1"): Promise<Socket & { closed: Promise<void> }> {
+export async function rawClient(port: number, host = "127.0.0.1"): Promise<Socket & { whenClosed: Promise<void> }> {
   const s = connect({ host, port, noDelay: true });
-  const closed = new Promise<void>((r) => s.once("close", () => r()));
+  const whenClosed = new Promise<void>((r) => s.once("close", () => r()));
   s.on("error", () => {});
   await new Promise<void>((resolve, reject) => {
     s.once("connect", () => resolve());
     s.once("error", reject);
   });
-  return Object.assign(s, { closed });
+  return Object.assign(s, { whenClosed });
 }
 
 export { waitFor };

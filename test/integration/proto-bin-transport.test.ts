@@ -50,24 +50,29 @@ describe("proto_bin data path", () => {
     const N = 10_000;
     // B answers every packet on its own outbound connection to A's listener
     b.probe.onPacket = (pkt) => void b.probe.send(testPacket(-pkt.bytes().readInt32LE(pkt.bodyStart)), "127.0.0.1", a.port);
-    for (let i = 0; i < N; i++) {
+    // warm up both directions: a burst to a destination still connecting would hit
+    // bin_async_max_postponed_chunks (1024), tested separately
+    a.probe.send(testPacket(0).bytes(), "127.0.0.1", b.port);
+    await waitFor("both connections", () => a.probe.seqs.length === 1);
+    a.probe.seqs.length = b.probe.seqs.length = b.probe.sources.length = 0;
+    for (let i = 1; i <= N; i++) {
       const st = a.probe.send(testPacket(i, i % 7 === 0 ? 900 : 20).bytes(), "127.0.0.1", b.port);
       expect(st === "sent" || st === "queued").toBe(true);
       if (i % 1000 === 999) await new Promise((r) => setImmediate(r));
     }
     await waitFor("10k packets at B", () => b.probe.seqs.length === N, 20_000);
     await waitFor("10k answers at A", () => a.probe.seqs.length === N, 20_000);
-    expect(b.probe.seqs).toEqual(Array.from({ length: N }, (_, i) => i));
-    expect(a.probe.seqs).toEqual(Array.from({ length: N }, (_, i) => -i));
-    expect(a.stat("packets_out")).toBe(N);
-    expect(b.stat("packets_in")).toBe(N);
+    expect(b.probe.seqs).toEqual(Array.from({ length: N }, (_, i) => i + 1));
+    expect(a.probe.seqs).toEqual(Array.from({ length: N }, (_, i) => -(i + 1)));
+    expect(a.stat("packets_out")).toBe(N + 1);
+    expect(b.stat("packets_in")).toBe(N + 1);
     expect(a.stat("drops") + b.stat("drops")).toBe(0);
     // A: outbound to B + inbound from B; same for B (spec §4.2: two connections between two nodes)
     expect(a.api.connections()).toBe(2);
     expect(b.api.connections()).toBe(2);
     expect(a.stat("connections_open")).toBe(2);
     const out = a.api.connectionList().find((c) => c.outbound)!;
-    expect(out).toMatchObject({ host: "127.0.0.1", port: b.port, state: "open", packetsOut: N });
+    expect(out).toMatchObject({ host: "127.0.0.1", port: b.port, state: "open", packetsOut: N + 1 });
     // packets arrive from A's ephemeral port, which is not A's listening port
     expect(new Set(b.probe.sources.map((s) => `${s.host}:${s.port}`))).toEqual(new Set([`127.0.0.1:${out.localPort}`]));
     expect(out.localPort).not.toBe(a.port);
@@ -94,6 +99,18 @@ describe("proto_bin data path", () => {
     await waitFor("delivery", () => b.probe.seqs.length === 1);
     expect(b.probe.sources[0]!.host).toBe("127.0.0.3");
     expect(a.api.connectionList()[0]!.localHost).toBe("127.0.0.3");
+  });
+
+  it("holds at most bin_async_max_postponed_chunks packets while connecting", async () => {
+    const a = await startBinNode({ params: { bin_async_max_postponed_chunks: 5 } });
+    const b = await startBinNode();
+    const st = Array.from({ length: 8 }, (_, i) => a.probe.send(testPacket(i).bytes(), "127.0.0.1", b.port));
+    expect(st).toEqual(["queued", "queued", "queued", "queued", "queued", "dropped", "dropped", "dropped"]);
+    await waitFor("delivery", () => b.probe.seqs.length === 5);
+    expect(a.stat("drops")).toBe(3);
+    expect(a.probe.send(testPacket(9).bytes(), "127.0.0.1", b.port)).toBe("sent");
+    await waitFor("delivery", () => b.probe.seqs.length === 6);
+    expect(b.probe.seqs).toEqual([0, 1, 2, 3, 4, 9]);
   });
 
   it("copies what it queues: the caller may reuse its buffer right away", async () => {
@@ -162,8 +179,9 @@ describe("proto_bin hostile and broken peers", () => {
     const p = pump(a, b.port);
     await waitFor("healthy traffic", () => b.probe.seqs.length > 50);
     const bad = await rawClient(b.port);
+    const badPort = bad.localPort;
     bad.write(Buffer.concat([Buffer.from(testPacket(-1).bytes()), make()]));
-    await bad.closed; // B closed it
+    await bad.whenClosed; // B closed it
     const before = b.probe.seqs.length;
     await waitFor("more healthy traffic", () => b.probe.seqs.length > before + 100);
     const sent = await p.stop();
@@ -171,7 +189,7 @@ describe("proto_bin hostile and broken peers", () => {
     expect(b.probe.seqs.filter((x) => x >= 0)).toEqual(Array.from({ length: sent }, (_, i) => i));
     expect(b.probe.seqs.filter((x) => x < 0)).toEqual([-1]); // the good packet before the bad one
     expect(b.stat("framing_errors")).toBe(1);
-    await waitFor("down event", () => b.probe.peer.some((e) => e.kind === "down" && !e.outbound && e.port === bad.localPort));
+    await waitFor("down event", () => b.probe.peer.some((e) => e.kind === "down" && !e.outbound && e.port === badPort));
     expect(b.probe.peer.find((e) => e.kind === "down")!.reason).toMatch(/framing|malformed/);
   });
 
@@ -181,7 +199,7 @@ describe("proto_bin hostile and broken peers", () => {
     const pkt = Buffer.from(testPacket(1, 100).bytes());
     s.write(pkt.subarray(0, 40));
     const t0 = Date.now();
-    await s.closed;
+    await s.whenClosed;
     expect(Date.now() - t0).toBeGreaterThanOrEqual(120);
     expect(Date.now() - t0).toBeLessThan(2000);
     expect(b.stat("read_timeouts")).toBe(1);
@@ -199,7 +217,7 @@ describe("proto_bin hostile and broken peers", () => {
     await waitFor("delivery", () => b.probe.seqs.length === 1);
     s.write(pkt.subarray(0, 20)); // now stall
     const t0 = Date.now();
-    await s.closed;
+    await s.whenClosed;
     expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
     expect(b.stat("read_timeouts")).toBe(1);
   });
@@ -212,7 +230,7 @@ describe("proto_bin hostile and broken peers", () => {
       s.write(pkt.subarray(i * 10, i * 10 + 10));
       await new Promise((r) => setTimeout(r, 30));
     }
-    await s.closed;
+    await s.whenClosed;
     expect(b.stat("framing_errors")).toBe(1);
   });
 

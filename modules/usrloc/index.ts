@@ -1,0 +1,125 @@
+/**
+ * usrloc: the user location table (AoR → contacts), memory-only, replicated to every node
+ * of `location_cluster` in `full-sharing-cluster` mode, wire-compatible with OpenSIPS 3.6.8
+ * (spec/usrloc.md). Other modules use it through `api.ts` (`need<UsrlocApi>("usrloc")`).
+ */
+import { defineModule, need, TsipsError } from "../../core/index.ts";
+import type { ClustererApi } from "../clusterer/api.ts";
+import { BranchFlags } from "./flags.ts";
+import { usrlocMi } from "./mi.ts";
+import { resolveModes, usrlocParams } from "./params.ts";
+import { UsrlocReplication } from "./replication.ts";
+import { UsrlocService } from "./service.ts";
+import { SocketTable } from "./sockets.ts";
+import { LocationStore, type Udomain } from "./store.ts";
+
+export const DEFAULT_DOMAIN = "location";
+
+const timers = new WeakMap<UsrlocService, NodeJS.Timeout>();
+
+export default defineModule({
+  name: "usrloc",
+  version: "3.6.8",
+  doc: "user location table (AoR -> contacts), replicated with full sharing over the clusterer",
+  params: usrlocParams,
+  deps: {
+    clusterer: need<ClustererApi>("clusterer", { when: (p) => (p.location_cluster as number) > 0 }),
+  },
+  stats: {
+    registered_users: { kind: "gauge", doc: "AoRs in every table" },
+    "location-users": { kind: "gauge", doc: "AoRs in the location table" },
+    "location-contacts": { kind: "gauge", doc: "contacts in the location table" },
+    "location-expires": { kind: "counter", doc: "contacts of the location table removed by expiry" },
+    repl_received: { kind: "counter", doc: "tsips: replication packets and sync chunks applied" },
+    repl_dropped: { kind: "counter", doc: "tsips: replication packets dropped (bad version, malformed, unknown table, empty AoR)" },
+    repl_sent: { kind: "counter", doc: "tsips: replication packets sent" },
+  },
+  mi: usrlocMi,
+  init(ctx) {
+    const p = ctx.params;
+    let modes;
+    try {
+      modes = resolveModes(p);
+    } catch (e) {
+      throw new TsipsError("TSIPS_ERR_PARAM_VALUE", `usrloc: ${(e as Error).message}`, { module: "usrloc" });
+    }
+    for (const w of modes.warnings) ctx.log.warn(w);
+
+    const flags = new BranchFlags();
+    for (const name of [...p.branch_flag, ...(p.nat_bflag ? [p.nat_bflag] : [])]) flags.declare(name);
+    const store = new LocationStore({
+      hashSlots: modes.hashSlots,
+      useDomain: p.use_domain !== 0,
+      descTimeOrder: p.desc_time_order !== 0,
+      matchingMode: p.matching_mode,
+      cseqDelay: p.cseq_delay,
+      now: () => Math.floor(Date.now() / 1000),
+      rand: () => Math.floor(Math.random() * 0x7fffffff),
+      flags,
+      sockets: new SocketTable(ctx.core.sockets),
+    });
+    const clusterer = ctx.deps.clusterer;
+    const svc = new UsrlocService(store, {
+      useDomain: p.use_domain !== 0,
+      miDumpKvStore: p.mi_dump_kv_store !== 0,
+      clusterId: p.location_cluster,
+      pinging: modes.pinging,
+      clusterer,
+    });
+
+    // Statistics: registered_users, and <table>-users / -contacts / -expires per table.
+    ctx.stats.gauge("registered_users", () => store.totalUsers());
+    const addTableStats = (d: Udomain): void => {
+      const users = ctx.statsRegistry.register("usrloc", `${d.name}-users`, { kind: "gauge", doc: `AoRs in the ${d.name} table` });
+      const contacts = ctx.statsRegistry.register("usrloc", `${d.name}-contacts`, { kind: "gauge", doc: `contacts in the ${d.name} table` });
+      const expires = ctx.statsRegistry.register("usrloc", `${d.name}-expires`, { kind: "counter", doc: `contacts of the ${d.name} table removed by expiry` });
+      users.compute = () => d.users;
+      contacts.compute = () => d.contacts;
+      d.expiresStat = expires;
+    };
+    for (const name of [DEFAULT_DOMAIN, ...p.register_domain]) addTableStats(store.registerDomain(name));
+    const registerDomain = svc.registerDomain.bind(svc);
+    svc.registerDomain = (name: string) => {
+      const known = store.domain(name);
+      registerDomain(name);
+      if (!known) addTableStats(store.domain(name)!);
+    };
+
+    if (p.location_cluster > 0) {
+      if (!clusterer) throw new TsipsError("TSIPS_ERR_DEP_MISSING", "usrloc: location_cluster needs the clusterer module", { module: "usrloc" });
+      const repl = new UsrlocReplication(store, clusterer, {
+        clusterId: p.location_cluster,
+        contactRepl: modes.cluster === "full-sharing",
+        startupSync: modes.persistency === "sync-from-cluster",
+        skipReplicatedDbOps: p.skip_replicated_db_ops !== 0,
+        log: ctx.log,
+        stats: {
+          received: ctx.stats.get("repl_received"),
+          dropped: ctx.stats.get("repl_dropped"),
+          sent: ctx.stats.get("repl_sent"),
+        },
+      });
+      store.repl = repl;
+      svc.repl = repl;
+      repl.register();
+    }
+
+    // Expiry on this node's own timer (never replicated).
+    const t = setInterval(() => {
+      try {
+        store.expire();
+      } catch (err) {
+        ctx.log.error({ err }, "usrloc timer failed");
+      }
+    }, p.timer_interval * 1000);
+    t.unref();
+    timers.set(svc, t);
+    ctx.log.debug({ modes, slots: modes.hashSlots }, "usrloc ready");
+    return svc;
+  },
+  destroy(_ctx, api) {
+    if (!api) return;
+    const t = timers.get(api);
+    if (t) clearInterval(t);
+  },
+});

@@ -1,0 +1,52 @@
+/**
+ * The wire messages of __NAME__, capability "__CAP__". Each message is declared once;
+ * `encode` and `decode` both come from the declaration, so sender and receiver cannot
+ * disagree on the field order.
+ */
+import { binStr, defineMessage } from "__CORE__/index.ts";
+
+/** The capability name other nodes know this data by (like OpenSIPS's "dialog-dlg-repl"). */
+export const CAPABILITY = "__CAP__";
+
+/**
+ * The version this node sends. When the layout changes, bump it and list every version
+ * the code can still read in `accepts` (fields can depend on it with `when`).
+ */
+export const DATA_VERSION = 1;
+
+/**
+ * The packet type the clusterer uses for sync data (OpenSIPS CLUSTERER_SYNC). Also exported
+ * by modules/clusterer/api.ts as SYNC_PACKET_TYPE, but a module may import only types from
+ * another module, so it is repeated here.
+ */
+export const SYNC_PACKET_TYPE = 101;
+
+/** An entry was created or changed on the sending node. */
+export const EntrySet = defineMessage({
+  name: "ENTRY_SET",
+  capability: CAPABILITY,
+  type: 1,
+  version: DATA_VERSION,
+  fields: [binStr("key"), binStr("value"), binStr("tag")],
+});
+
+/** An entry was deleted on the sending node. */
+export const EntryDelete = defineMessage({
+  name: "ENTRY_DELETE",
+  capability: CAPABILITY,
+  type: 2,
+  version: DATA_VERSION,
+  fields: [binStr("key")],
+});
+
+/** One entry inside a sync chunk (a joining node receives every entry this way). */
+export const SyncEntry = defineMessage({
+  name: "SYNC_ENTRY",
+  capability: CAPABILITY,
+  type: SYNC_PACKET_TYPE,
+  version: DATA_VERSION,
+  fields: [binStr("key"), binStr("value"), binStr("tag")],
+});
+
+/** Every message, e.g. for `knownMessages.add(...)` so `scripts/bin-dump.ts` decodes them. */
+export const __CAMEL__Messages = [EntrySet, EntryDelete, SyncEntry] as const;
