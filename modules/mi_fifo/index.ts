@@ -4,7 +4,7 @@
  * that the client created.
  */
 import { execFileSync } from "node:child_process";
-import { constants, chmodSync, chownSync, existsSync, statSync, unlinkSync } from "node:fs";
+import { constants, chmodSync, chownSync, existsSync, openSync, statSync, unlinkSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -45,8 +45,8 @@ export default defineModule({
     const gid = ctx.params.fifo_group ? Number(ctx.params.fifo_group) : -1;
     if (!Number.isNaN(uid) && !Number.isNaN(gid) && (uid >= 0 || gid >= 0)) chownSync(path, uid, gid);
     // O_RDWR keeps the pipe open between writers; a net.Socket reads it without parking a threadpool thread.
-    const fh = await open(path, constants.O_RDWR | constants.O_NONBLOCK);
-    const sock = new Socket({ fd: fh.fd, readable: true, writable: false });
+    const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
+    const sock = new Socket({ fd, readable: true, writable: false });
     let buf = "";
     const replyTo = async (name: string, text: string): Promise<void> => {
       const target = `${reply_dir.endsWith("/") ? reply_dir : `${reply_dir}/`}${name}`;

@@ -35,7 +35,7 @@ export default defineModule({
     repl_sent: { kind: "counter", doc: "tsips: replication packets sent" },
   },
   mi: usrlocMi,
-  init(ctx) {
+  init(ctx): UsrlocService {
     const p = ctx.params;
     let modes;
     try {
@@ -117,7 +117,7 @@ export default defineModule({
     ctx.log.debug({ modes, slots: modes.hashSlots }, "usrloc ready");
     return svc;
   },
-  destroy(_ctx, api) {
+  destroy(_ctx, api: UsrlocService | undefined) {
     if (!api) return;
     const t = timers.get(api);
     if (t) clearInterval(t);
