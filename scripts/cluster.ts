@@ -13,7 +13,7 @@
  * --timeout SECONDS (up: how long to wait for the links, default 30), --json (status as JSON).
  */
 import { spawn, execFileSync } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -137,7 +137,7 @@ export async function nodeStatus(info: NodeCfgInfo, pidf: PidFile | undefined): 
     for (const t of tags ?? []) row.shtags[`${t.Tag}/${t.Cluster}`] = t.State;
   } catch { /* clusterer without tags */ }
   try {
-    const st = (await mi(info.miUrl, "get_statistics", { statistics: ["usrloc:", "dialog:active_dialogs"] })) as Record<string, number>;
+    const st = (await mi(info.miUrl, "get_statistics", { statistics: ["usrloc:", "dialog:"] })) as Record<string, number>;
     let contacts: number | null = null;
     for (const [k, v] of Object.entries(st)) if (/^usrloc:.*-contacts$/.test(k)) contacts = (contacts ?? 0) + v;
     row.contacts = contacts;
@@ -185,6 +185,7 @@ async function up(cfgDir: string, runDir: string, n: number, timeoutS: number, j
       continue;
     }
     const log = join(runDir, `node${id}.log`);
+    appendFileSync(log, `--- npm run cluster -- up: node ${id} starting at ${new Date().toISOString()} ---\n`);
     const fd = openSync(log, "a");
     const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), MAIN, "-f", info.cfg], {
       cwd: REPO, detached: true, stdio: ["ignore", fd, fd], env: { ...process.env, FORCE_COLOR: "0" },

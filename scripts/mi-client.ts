@@ -17,6 +17,8 @@
  * Exit status: 0 success; 1 JSON-RPC error (message on stderr); 2 usage, HTTP or
  * connection failure.
  */
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { pathToFileURL } from "node:url";
 
 const DEFAULT_URL = "http://127.0.0.1:8888/mi";
@@ -84,6 +86,31 @@ export function parseCommandLine(argv: readonly string[], env: Record<string, st
   return { url, json, method, params };
 }
 
+/**
+ * POSTs a JSON body. node:http rather than fetch: fetch refuses "bad ports" (5060, 6000,
+ * ...), which an operator may well give httpd.
+ */
+function post(url: string, body: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      reject(new Error(`bad URL ${url}`));
+      return;
+    }
+    const send = u.protocol === "https:" ? httpsRequest : httpRequest;
+    const req = send(u, { method: "POST", headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (res) => {
+      const parts: Buffer[] = [];
+      res.on("data", (d: Buffer) => parts.push(d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString("utf8") }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
 export interface Io {
   out(s: string): void;
   err(s: string): void;
@@ -106,12 +133,9 @@ export async function main(argv: readonly string[], io: Io = { out: (s) => proce
   let status: number;
   let text: string;
   try {
-    const r = await fetch(inv.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(request) });
-    status = r.status;
-    text = await r.text();
+    ({ status, text } = await post(inv.url, JSON.stringify(request)));
   } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    io.err(`cannot reach ${inv.url}: ${cause?.code ?? cause?.message ?? (err as Error).message}\n`);
+    io.err(`cannot reach ${inv.url}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
     return 2;
   }
   if (status !== 200) {

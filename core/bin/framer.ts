@@ -114,7 +114,7 @@ export class BinFramer {
       off = take;
       if (this.hdrLen < BIN_HEADER_SIZE) return this.endRead(base);
       const len = this.checkHeader(this.hdr, 0, base + off - BIN_HEADER_SIZE);
-      this.asm = new Uint8Array(len);
+      this.asm = Buffer.allocUnsafe(len);
       this.asm.set(this.hdr, 0);
       this.asmLen = BIN_HEADER_SIZE;
       this.need = len;
@@ -160,7 +160,7 @@ export class BinFramer {
       this.hdrLen = rest;
     } else {
       const len = this.checkHeader(chunk, off, base + off); // already checked above; cheap
-      this.asm = new Uint8Array(len);
+      this.asm = Buffer.allocUnsafe(len);
       this.asm.set(chunk.subarray(off), 0);
       this.asmLen = rest;
       this.need = len;

@@ -18,3 +18,7 @@ import { clustererMessages } from "../../modules/clusterer/messages.ts";
 knownMessages.add(...clustererMessages);
 import { dialogMessages } from "../../modules/dialog/messages.ts";
 knownMessages.add(...dialogMessages);
+import { usrlocMessages } from "../../modules/usrloc/messages.ts";
+knownMessages.add(...usrlocMessages);
+import { kvStoreMessages } from "../../modules/kv_store/messages.ts";
+knownMessages.add(...kvStoreMessages);

@@ -20,8 +20,6 @@ export const BIN_MAX_PACKET_SIZE = 65535;
 /** Spare bytes given to a received packet so a handler can push a few ints (OpenSIPS: 50). */
 const RECV_SPARE = 50;
 
-const utf8 = new TextEncoder();
-const textDecoder = new TextDecoder("utf-8");
 
 /** Header fields of a packet, readable without decoding the body. */
 export interface BinHeader {
@@ -39,28 +37,87 @@ export interface BinHeader {
  * length that runs past the packet (spec/bin-wire.md §6).
  */
 export function readBinHeader(bytes: Uint8Array): BinHeader {
-  if (bytes.length < BIN_MIN_PACKET_SIZE - 1) throw malformed(`packet of ${bytes.length} bytes is shorter than a header`);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (dv.getUint32(0, true) !== MARKER_U32) throw malformed("bad marker (expected P4CK)");
-  const length = dv.getUint32(4, true);
+  const length = checkHeader(bytes);
+  const capLen = u16(bytes, 10);
+  return { length, version: i16(bytes, 8), capability: capabilityName(bytes, capLen), type: i32(bytes, 12 + capLen), bodyOffset: 16 + capLen };
+}
+
+/** Validates the header; returns the total length. */
+function checkHeader(b: Uint8Array): number {
+  if (b.length < BIN_MIN_PACKET_SIZE - 1) throw malformed(`packet of ${b.length} bytes is shorter than a header`);
+  if (b[0] !== 0x50 || b[1] !== 0x34 || b[2] !== 0x43 || b[3] !== 0x4b) throw malformed("bad marker (expected P4CK)");
+  const length = u32(b, 4);
   if (length < 16 || length > BIN_MAX_PACKET_SIZE) throw malformed(`total length ${length} outside [16, 65535]`);
-  if (length > bytes.length) throw malformed(`total length ${length} but only ${bytes.length} bytes`);
-  const version = dv.getInt16(8, true);
-  const capLen = dv.getUint16(10, true);
-  if (capLen > length - 16) throw malformed(`capability length ${capLen} runs past the packet`);
-  const capability = latin1(bytes, 12, 12 + capLen);
-  const type = dv.getInt32(12 + capLen, true);
-  return { length, version, capability, type, bodyOffset: 16 + capLen };
+  if (length > b.length) throw malformed(`total length ${length} but only ${b.length} bytes`);
+  if (u16(b, 10) > length - 16) throw malformed(`capability length ${u16(b, 10)} runs past the packet`);
+  return length;
 }
 
 function malformed(msg: string): TsipsError {
   return new TsipsError("TSIPS_ERR_BIN_MALFORMED", msg);
 }
 
-function latin1(b: Uint8Array, start: number, end: number): string {
-  let s = "";
-  for (let i = start; i < end; i++) s += String.fromCharCode(b[i]!);
-  return s;
+// Little-endian helpers on plain bytes: cheaper than a DataView per packet.
+function u16(b: Uint8Array, at: number): number {
+  return b[at]! | (b[at + 1]! << 8);
+}
+function i16(b: Uint8Array, at: number): number {
+  return ((b[at]! | (b[at + 1]! << 8)) << 16) >> 16;
+}
+function i32(b: Uint8Array, at: number): number {
+  return b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24);
+}
+function u32(b: Uint8Array, at: number): number {
+  return i32(b, at) >>> 0;
+}
+function put16(b: Uint8Array, at: number, v: number): void {
+  b[at] = v;
+  b[at + 1] = v >>> 8;
+}
+function put32(b: Uint8Array, at: number, v: number): void {
+  b[at] = v;
+  b[at + 1] = v >>> 8;
+  b[at + 2] = v >>> 16;
+  b[at + 3] = v >>> 24;
+}
+
+/**
+ * Capability names seen recently (a node talks a handful): the name of a received packet is
+ * matched against these bytes instead of being decoded each time. Latin-1, so any byte string
+ * round-trips and compares exactly as OpenSIPS's memcmp does.
+ */
+const capCache: { bytes: Uint8Array; name: string }[] = [];
+const CAP_CACHE_MAX = 32;
+
+function capabilityName(b: Uint8Array, capLen: number): string {
+  for (let k = 0; k < capCache.length; k++) {
+    const c = capCache[k]!;
+    const cb = c.bytes;
+    if (cb.length !== capLen) continue;
+    let i = 0;
+    while (i < capLen && cb[i] === b[12 + i]) i++;
+    if (i === capLen) return c.name;
+  }
+  let name = "";
+  for (let i = 12; i < 12 + capLen; i++) name += String.fromCharCode(b[i]!);
+  if (capLen <= 64) {
+    if (capCache.length >= CAP_CACHE_MAX) capCache.shift();
+    capCache.push({ bytes: Uint8Array.prototype.slice.call(b, 12, 12 + capLen), name });
+  }
+  return name;
+}
+
+/** Encoded capability names for `init` (bounded). */
+const capBytesCache = new Map<string, Buffer>();
+
+function capabilityBytes(capability: string): Buffer {
+  let b = capBytesCache.get(capability);
+  if (b === undefined) {
+    b = Buffer.from(capability, "latin1");
+    if (capBytesCache.size >= 256) capBytesCache.clear();
+    capBytesCache.set(capability, b);
+  }
+  return b;
 }
 
 /**
@@ -70,8 +127,13 @@ function latin1(b: Uint8Array, start: number, end: number): string {
 export class BinPacket {
   /** Backing store; bytes [0, len) are the packet. */
   private buf: Buffer;
-  private dv: DataView;
   private len: number;
+  /**
+   * The header's length field is written lazily: builder calls only mark it stale and
+   * `bytes()`/`lengthField`/`clone()` write it. Observably the same as OpenSIPS's set_len
+   * after every push (and `popBackInt` still leaves the field alone).
+   */
+  private lenDirty = false;
   /** Reader position (front pointer). */
   private front: number;
   readonly capability: string;
@@ -83,7 +145,6 @@ export class BinPacket {
 
   private constructor(buf: Buffer, len: number, capability: string, type: number, bodyOffset: number) {
     this.buf = buf;
-    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     this.len = len;
     this.capability = capability;
     this.type = type;
@@ -96,21 +157,22 @@ export class BinPacket {
    * @opensips bin_init
    */
   static init(capability: string, type: number, version: number, initialSize = 256): BinPacket {
-    const capBytes = Buffer.from(capability, "latin1");
-    if (capBytes.length === 0 || capBytes.length > 0xffff) {
-      throw new TsipsError("TSIPS_ERR_BIN_MALFORMED", `capability name of ${capBytes.length} bytes`);
+    const capBytes = capabilityBytes(capability);
+    const capLen = capBytes.length;
+    if (capLen === 0 || capLen > 0xffff) {
+      throw new TsipsError("TSIPS_ERR_BIN_MALFORMED", `capability name of ${capLen} bytes`);
     }
-    const headerLen = 16 + capBytes.length;
+    const headerLen = 16 + capLen;
     if (headerLen > BIN_MAX_PACKET_SIZE) throw new TsipsError("TSIPS_ERR_BIN_TOO_BIG", "capability too long");
     const buf = Buffer.allocUnsafe(Math.min(Math.max(initialSize, headerLen + 64), BIN_MAX_PACKET_SIZE));
-    buf.writeUInt32LE(MARKER_U32, 0);
+    put32(buf, 0, MARKER_U32);
     // C semantics: version is a short, type an int (wrapped, never a RangeError).
-    buf.writeInt16LE((version << 16) >> 16, 8);
-    buf.writeUInt16LE(capBytes.length, 10);
-    capBytes.copy(buf, 12);
-    buf.writeInt32LE(type | 0, 12 + capBytes.length);
+    put16(buf, 8, version);
+    put16(buf, 10, capLen);
+    buf.set(capBytes, 12);
+    put32(buf, 12 + capLen, type);
     const p = new BinPacket(buf, headerLen, capability, type | 0, headerLen);
-    p.setLen(headerLen);
+    put32(buf, 4, headerLen);
     return p;
   }
 
@@ -123,18 +185,19 @@ export class BinPacket {
    * @opensips bin_init_buffer
    */
   static parse(bytes: Uint8Array): BinPacket {
-    const h = readBinHeader(bytes);
-    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, h.length);
-    return new BinPacket(buf, h.length, h.capability, h.type, h.bodyOffset);
+    const length = checkHeader(bytes);
+    const capLen = u16(bytes, 10);
+    const buf = bytes.length === length && Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, length);
+    return new BinPacket(buf, length, capabilityName(bytes, capLen), i32(bytes, 12 + capLen), 16 + capLen);
   }
 
   /** Packet version (i16 at offset 8). @opensips get_bin_pkg_version */
   get version(): number {
-    return this.dv.getInt16(8, true);
+    return i16(this.buf, 8);
   }
   /** @opensips set_bin_pkg_version */
   set version(v: number) {
-    this.dv.setInt16(8, v, true);
+    put16(this.buf, 8, v);
   }
 
   /** Logical length of the packet in bytes. */
@@ -144,19 +207,26 @@ export class BinPacket {
 
   /** Value of the total-length field as it stands in the header. */
   get lengthField(): number {
-    return this.dv.getUint32(4, true);
+    if (this.lenDirty) this.syncLen();
+    return u32(this.buf, 4);
   }
 
   /** The bytes that go on the wire, `[0, length)`; a view, not a copy. @opensips bin_get_buffer */
   bytes(): Buffer {
+    if (this.lenDirty) this.syncLen();
     return this.buf.subarray(0, this.len);
+  }
+
+  private syncLen(): void {
+    this.lenDirty = false;
+    put32(this.buf, 4, this.len);
   }
 
   // ── builder ───────────────────────────────────────────────────────────
 
   private setLen(n: number): void {
     this.len = n;
-    this.dv.setUint32(4, n, true);
+    this.lenDirty = true;
   }
 
   private ensure(extra: number): void {
@@ -169,14 +239,15 @@ export class BinPacket {
     const grown = Buffer.allocUnsafe(Math.min(Math.max(need * 2, 256), BIN_MAX_PACKET_SIZE));
     this.buf.copy(grown, 0, 0, this.len);
     this.buf = grown;
-    this.dv = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
   }
 
   /** Appends a signed 32-bit int (values are wrapped to i32). @opensips bin_push_int */
   pushInt(v: number): this {
-    this.ensure(4);
-    this.dv.setInt32(this.len, v | 0, true);
-    this.setLen(this.len + 4);
+    const at = this.len;
+    if (at + 4 > this.buf.length) this.ensure(4);
+    put32(this.buf, at, v);
+    this.len = at + 4;
+    this.lenDirty = true;
     return this;
   }
 
@@ -185,27 +256,45 @@ export class BinPacket {
    * and "" all encode as `00 00`. @opensips bin_push_str
    */
   pushStr(s: string | Uint8Array | null | undefined): this {
+    const at = this.len;
     if (s == null || s.length === 0) {
-      this.ensure(2);
-      this.dv.setUint16(this.len, 0, true);
-      this.setLen(this.len + 2);
+      if (at + 2 > this.buf.length) this.ensure(2);
+      this.buf[at] = 0;
+      this.buf[at + 1] = 0;
+      this.len = at + 2;
+      this.lenDirty = true;
       return this;
     }
     if (typeof s === "string") {
-      // Worst case 3 bytes per UTF-16 unit; write then patch the length.
-      const max = s.length * 3;
-      if (this.len + 2 + max > this.buf.length) this.ensureForString(s);
-      const start = this.len + 2;
-      const n = this.buf.write(s, start, "utf8");
+      const sl = s.length;
+      // Worst case 3 bytes per UTF-16 unit; ensure exact room only when that might not fit.
+      if (at + 2 + sl * 3 > this.buf.length) this.ensureForString(s);
+      const buf = this.buf;
+      const start = at + 2;
+      let n = -1;
+      if (sl <= 48) {
+        // ASCII fast path: no native call for the short strings BIN packets are made of.
+        let i = 0;
+        for (; i < sl; i++) {
+          const c = s.charCodeAt(i);
+          if (c > 0x7f) break;
+          buf[start + i] = c;
+        }
+        if (i === sl) n = sl;
+      }
+      if (n < 0) n = buf.write(s, start, buf.length - start, "utf8");
       if (start + n > BIN_MAX_PACKET_SIZE) throw this.tooBig(start + n);
-      this.dv.setUint16(this.len, n, true);
-      this.setLen(start + n);
+      put16(buf, at, n);
+      this.len = start + n;
+      this.lenDirty = true;
       return this;
     }
-    this.ensure(2 + s.length);
-    this.dv.setUint16(this.len, s.length, true);
-    this.buf.set(s, this.len + 2);
-    this.setLen(this.len + 2 + s.length);
+    const n = s.length;
+    if (at + 2 + n > this.buf.length) this.ensure(2 + n);
+    put16(this.buf, at, n);
+    this.buf.set(s, at + 2);
+    this.len = at + 2 + n;
+    this.lenDirty = true;
     return this;
   }
 
@@ -243,13 +332,14 @@ export class BinPacket {
 
   /** Overwrites the int at byte offset `at` (what OpenSIPS does with remove/push/skip). */
   setIntAt(at: number, v: number): this {
-    if (at < this.bodyOffset || at + 4 > this.len) throw new TsipsError("TSIPS_ERR_BIN_MALFORMED", `no int at offset ${at}`);
-    this.dv.setInt32(at, v | 0, true);
+    if (!(at >= this.bodyOffset && at + 4 <= this.len)) throw new TsipsError("TSIPS_ERR_BIN_MALFORMED", `no int at offset ${at}`);
+    put32(this.buf, at, v);
     return this;
   }
 
   /** Drops the whole body (length field rewritten on the next push). @opensips bin_reset_back_pointer */
   resetBackPointer(): this {
+    if (this.lenDirty) this.syncLen();
     this.len = this.bodyOffset;
     this.front = this.bodyOffset;
     return this;
@@ -288,10 +378,10 @@ export class BinPacket {
 
   /** Reads an i32; throws TSIPS_ERR_BIN_SHORT at the end of data. @opensips bin_pop_int */
   popInt(): number {
-    if (this.len - this.front < 4) throw this.short("an int");
-    const v = this.dv.getInt32(this.front, true);
-    this.front += 4;
-    return v;
+    const at = this.front;
+    if (this.len - at < 4) throw this.short("an int");
+    this.front = at + 4;
+    return i32(this.buf, at);
   }
 
   /** Like popInt, but `undefined` when exactly at the end (OpenSIPS rc 1). */
@@ -303,7 +393,7 @@ export class BinPacket {
   /** Reads a str as bytes (a view into the packet, valid while the packet lives). @opensips bin_pop_str */
   popBytes(): Buffer {
     if (this.len - this.front < 2) throw this.short("a str length");
-    const n = this.dv.getUint16(this.front, true);
+    const n = u16(this.buf, this.front);
     const start = this.front + 2;
     if (start + n > this.len) {
       this.front = start;
@@ -315,16 +405,18 @@ export class BinPacket {
 
   /** Reads a str as UTF-8 text; empty and NULL both come back as "". @opensips bin_pop_str */
   popStr(): string {
-    if (this.len - this.front < 2) throw this.short("a str length");
-    const n = this.dv.getUint16(this.front, true);
-    const start = this.front + 2;
+    const at = this.front;
+    if (this.len - at < 2) throw this.short("a str length");
+    const buf = this.buf;
+    const n = buf[at]! | (buf[at + 1]! << 8);
+    const start = at + 2;
     if (start + n > this.len) {
       this.front = start;
       throw this.short(`a str of ${n} bytes`);
     }
     this.front = start + n;
     if (n === 0) return "";
-    return n < 48 ? asciiOrUtf8(this.buf, start, start + n) : this.buf.toString("utf8", start, start + n);
+    return n <= 12 ? asciiOrUtf8(buf, start, start + n) : buf.toString("utf8", start, start + n);
   }
 
   /** Like popStr, but `undefined` when exactly at the end. */
@@ -356,8 +448,9 @@ export class BinPacket {
    */
   popBackInt(): number {
     if (this.len < BIN_MIN_PACKET_SIZE + 4 || this.len - 4 < this.front) throw this.short("a trailing int");
+    if (this.lenDirty) this.syncLen(); // the field keeps the length from before the pop
     this.len -= 4;
-    return this.dv.getInt32(this.len, true);
+    return i32(this.buf, this.len);
   }
 
   /** The body from the first byte to the logical end. @opensips bin_get_content_start */
@@ -379,18 +472,18 @@ export class BinPacket {
     const copy = Buffer.allocUnsafe(this.len + RECV_SPARE);
     this.buf.copy(copy, 0, 0, this.len);
     const p = new BinPacket(copy, this.len, this.capability, this.type, this.bodyOffset);
-    p.dv.setUint32(4, this.lengthField, true);
+    p.lenDirty = this.lenDirty;
     p.srcId = this.srcId;
     return p;
   }
 }
 
-/** Fast path for short strings: pure ASCII needs no UTF-8 decoder. */
+/** Fast path for very short strings: pure ASCII needs no native call. */
 function asciiOrUtf8(b: Buffer, start: number, end: number): string {
   let s = "";
   for (let i = start; i < end; i++) {
     const c = b[i]!;
-    if (c > 0x7f) return textDecoder.decode(b.subarray(start, end));
+    if (c > 0x7f) return b.toString("utf8", start, end);
     s += String.fromCharCode(c);
   }
   return s;
@@ -399,5 +492,5 @@ function asciiOrUtf8(b: Buffer, start: number, end: number): string {
 /** Byte length of a string as pushStr writes it. */
 export function strWireLength(s: string | Uint8Array | null | undefined): number {
   if (s == null) return 2;
-  return 2 + (typeof s === "string" ? utf8.encode(s).length : s.length);
+  return 2 + (typeof s === "string" ? Buffer.byteLength(s, "utf8") : s.length);
 }

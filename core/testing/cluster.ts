@@ -231,8 +231,8 @@ export class LocalCluster {
 
   /**
    * Cuts the traffic between nodes `a` and `b`, both directions: `cut` closes the
-   * connections and refuses new ones (a crash as the peer sees it), `drop` keeps them
-   * open and swallows the bytes (a silent partition: only ping timeouts notice).
+   * connections and refuses new ones (ECONNREFUSED: a crash as the peer sees it), `drop`
+   * keeps them open and swallows the bytes (a silent partition: only ping timeouts notice).
    */
   partition(a: number, b: number, mode: Exclude<ProxyMode, "forward"> = "cut"): void {
     for (const p of [this.proxy(a, b), this.proxy(b, a)]) {
@@ -242,9 +242,9 @@ export class LocalCluster {
   }
 
   /** Forwards traffic between `a` and `b` again (both directions), latency removed. */
-  heal(a: number, b: number): void {
-    this.proxy(a, b).heal();
-    this.proxy(b, a).heal();
+  async heal(a: number, b: number): Promise<void> {
+    await this.proxy(a, b).heal();
+    await this.proxy(b, a).heal();
   }
 
   /** Adds latency between `a` and `b` (both directions). */

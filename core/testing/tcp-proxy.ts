@@ -1,6 +1,9 @@
 /**
  * A TCP proxy for fault injection between two nodes: forward, delay, drop (swallow bytes
- * without closing — a silent partition), or cut (close every connection).
+ * without closing — a silent partition), or cut (close every connection and stop
+ * listening: connects are refused, as with a crashed node).
+ * Like any L4 proxy, it accepts a connection before it knows whether the target is up:
+ * with the target down, a client sees accept-then-close rather than ECONNREFUSED.
  *
  * Point a node's neighbour URL at the proxy (`LocalCluster.start({ proxied: true })` does
  * it for every link) and the traffic from that node to the neighbour flows through it.
@@ -25,14 +28,18 @@ export class TcpProxy {
   /** Listens on 127.0.0.1:`listenPort` (0 = ephemeral) and forwards to target. */
   static async start(targetPort: number, listenPort = 0, targetHost = "127.0.0.1"): Promise<TcpProxy> {
     const p = new TcpProxy(targetHost, targetPort);
-    p.server = createServer((client) => p.onClient(client));
-    await new Promise<void>((res, rej) => {
-      p.server.once("error", rej);
-      p.server.listen(listenPort, "127.0.0.1", () => res());
-    });
-    const a = p.server.address();
-    p.port = typeof a === "object" && a ? a.port : 0;
+    await p.listen(listenPort);
     return p;
+  }
+
+  private async listen(port: number): Promise<void> {
+    this.server = createServer((client) => this.onClient(client));
+    await new Promise<void>((res, rej) => {
+      this.server.once("error", rej);
+      this.server.listen(port, "127.0.0.1", () => res());
+    });
+    const a = this.server.address();
+    this.port = typeof a === "object" && a ? a.port : 0;
   }
 
   private onClient(client: Socket): void {
@@ -67,16 +74,21 @@ export class TcpProxy {
     this.mode = "drop";
   }
 
-  /** Close every connection and refuse new ones. */
+  /**
+   * Closes every connection and stops listening, so connecting gets ECONNREFUSED — what a
+   * peer sees when the node behind the proxy has crashed.
+   */
   cut(): void {
     this.mode = "cut";
     for (const s of this.sockets) s.destroy();
+    if (this.server.listening) this.server.close();
   }
 
-  /** Back to forwarding (new connections accepted again; dropped bytes stay lost). */
-  heal(): void {
+  /** Back to forwarding (listening again after `cut`; bytes dropped meanwhile stay lost), latency removed. */
+  async heal(): Promise<void> {
     this.mode = "forward";
     this.delayMs = 0;
+    if (!this.server.listening) await this.listen(this.port);
   }
 
   /** Adds `ms` of latency to every chunk from now on (order is kept). */
@@ -90,7 +102,8 @@ export class TcpProxy {
   }
 
   async close(): Promise<void> {
+    this.mode = "cut";
     for (const s of this.sockets) s.destroy();
-    await new Promise<void>((r) => this.server.close(() => r()));
+    if (this.server.listening) await new Promise<void>((r) => this.server.close(() => r()));
   }
 }

@@ -55,6 +55,11 @@ export interface EngineConfig {
   timers: ClustererTimers;
   sharingTags: readonly ShtagParam[];
   autoTakeover: boolean;
+  /**
+   * tsips: a PING from a node in RESTART_PINGING or RETRY_SEND_FAIL probes it at once, as
+   * §7.4 does for DOWN (faster (re)joins). Default true; false = exactly OpenSIPS.
+   */
+  eagerProbe?: boolean;
 }
 
 /** Node-state change as the engine reports it (events, logs). */
@@ -75,6 +80,7 @@ export class Engine {
   readonly sync: SyncManager;
   readonly receiver: Receiver;
   readonly autoTakeover: boolean;
+  readonly eagerProbe: boolean;
   /** The core is running (seed fallback only then). */
   running = false;
   private depth = 0;
@@ -90,6 +96,7 @@ export class Engine {
     this.timers = cfg.timers;
     this.fsmTimers = { pingInterval: cfg.timers.pingInterval, pingTimeout: cfg.timers.pingTimeout, nodeTimeout: cfg.timers.nodeTimeout };
     this.autoTakeover = cfg.autoTakeover;
+    this.eagerProbe = cfg.eagerProbe ?? true;
     let myId: number | undefined = cfg.myNodeId >= 1 ? cfg.myNodeId : undefined;
     const mine: ScriptNode[] = [];
     for (const s of cfg.myNodeInfo) {

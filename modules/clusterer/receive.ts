@@ -107,7 +107,7 @@ export class Receiver {
     }
     // A ping from a node we are not probing right now: probe it at once (§7.4 does this
     // for DOWN; tsips also for RESTART_PINGING and RETRY_SEND_FAIL, which only waits).
-    if (n.linkState === LS.DOWN || n.linkState === LS.RESTART_PINGING || n.linkState === LS.RETRY_SEND_FAIL) {
+    if (n.linkState === LS.DOWN || (this.e.eagerProbe && (n.linkState === LS.RESTART_PINGING || n.linkState === LS.RETRY_SEND_FAIL))) {
       n.linkState = LS.RESTART_PINGING;
       this.e.tickNode(c, n);
     }

@@ -63,8 +63,9 @@ export interface ParsedPair {
 /**
  * Parses `name#T#value|...` as OpenSIPS's read_pair does: the name runs to an unescaped
  * `#` or `|`, the type char must be `1` or `2` (anything else stops the whole parse),
- * then `#`, then the value to an unescaped `|`. Backslash escapes are removed only in
- * front of `\`, `#` and `|`. Pairs come back in string order.
+ * then `#`, then the value to an unescaped `|` (a last pair without its `|` is dropped).
+ * Backslash escapes are removed only in front of `\`, `#` and `|`. Pairs come back in
+ * string order.
  */
 export function parsePairs(s: string): ParsedPair[] {
   const out: ParsedPair[] = [];
@@ -96,6 +97,7 @@ export function parsePairs(s: string): ParsedPair[] {
     if (s[p] !== "#") return out;
     p++;
     let value = "";
+    let closed = false;
     while (p < n) {
       const c = s[p]!;
       if (c === "\\" && p + 1 < n && (s[p + 1] === "\\" || s[p + 1] === "#" || s[p + 1] === "|")) {
@@ -103,20 +105,28 @@ export function parsePairs(s: string): ParsedPair[] {
         p += 2;
         continue;
       }
-      if (c === "|") break;
+      if (c === "|") {
+        closed = true;
+        break;
+      }
       value += c;
       p++;
     }
-    p++; // the '|'
+    if (!closed) return out; // read_pair needs the closing '|'
+    p++;
     out.push({ name, type: t === "1" ? 1 : 2, value });
   }
   return out;
 }
 
-/** Parses field 25: (name, value) in string order; integer values that do not parse are skipped. */
+/**
+ * Parses field 25: (name, value) in string order. Empty values are skipped (read_dialog_vars
+ * does), and so are integer values that do not parse.
+ */
 export function parseValues(s: string): [string, DlgValue][] {
   const out: [string, DlgValue][] = [];
   for (const pr of parsePairs(s)) {
+    if (pr.value === "") continue;
     if (pr.type === 1) out.push([pr.name, pr.value]);
     else if (/^[+-]?\d+$/.test(pr.value)) out.push([pr.name, Number.parseInt(pr.value, 10) | 0]);
   }

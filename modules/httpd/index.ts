@@ -58,7 +58,9 @@ export default defineModule({
     });
     await server.listen();
     const a = server.address();
-    ctx.log.notice({ host: a.host, port: a.port, tls: a.tls }, `httpd listening on ${a.tls ? "https" : "http"}://${server.describe().slice(6)}`);
+    const where = server.hostPort();
+    ctx.listening(`${a.tls ? "https" : "http"}:${where}`);
+    ctx.log.info({ host: a.host, port: a.port, tls: a.tls }, `httpd listening on ${a.tls ? "https" : "http"}://${where}`);
     return server;
   },
   async destroy(_ctx, api) {

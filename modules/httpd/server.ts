@@ -125,10 +125,16 @@ export class HttpdServer implements HttpdApi {
     return new Promise((resolve, reject) => this.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
   }
 
-  /** `host:port` as OpenSIPS's process description shows it (`HTTPD 127.0.0.1:8888`). */
+  /** The bound `host:port` (IPv6 in brackets; "every address" as the wildcard actually bound). */
+  hostPort(): string {
+    const a = this.server.address() as AddressInfo;
+    return `${a.address.includes(":") ? `[${a.address}]` : a.address}:${a.port}`;
+  }
+
+  /** OpenSIPS's process description of the server (`HTTPD 127.0.0.1:8888`, `HTTPD *:8888`). */
   describe(): string {
     const a = this.address();
-    return `HTTPD ${a.host.includes(":") ? `[${a.host}]` : a.host}:${a.port}`;
+    return `HTTPD ${a.host === "*" ? "*" : a.host.includes(":") ? `[${a.host}]` : a.host}:${a.port}`;
   }
 
   mount(root: string, handler: HttpdHandler, opts: { module?: string } = {}): () => void {

@@ -4,7 +4,7 @@
  * 202 with no body for notifications; HTTP-level faults get 4xx (see README).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { defineModule, int, need, str, TsipsError } from "../../core/index.ts";
+import { defineModule, int, need, str } from "../../core/index.ts";
 import type { MiHost, TsipsLogger } from "../../core/index.ts";
 import type { HttpdApi } from "../httpd/api.ts";
 
@@ -63,11 +63,7 @@ export default defineModule({
   },
   deps: { httpd: need<HttpdApi>("httpd") },
   init(ctx): MiHttpApi & { unmount: () => void } {
-    const mi = ctx.mi as Partial<MiHost>;
-    if (typeof mi.handleJsonRpc !== "function") {
-      throw new TsipsError("TSIPS_ERR_MODULE", "mi_http: the core did not hand an MI host with handleJsonRpc (ctx.mi)", { module: "mi_http" });
-    }
-    const handler = miHttpHandler(mi as MiHost, ctx.deps.httpd, { pretty: ctx.params.pretty_printing === 1, log: ctx.log });
+    const handler = miHttpHandler(ctx.mi, ctx.deps.httpd, { pretty: ctx.params.pretty_printing === 1, log: ctx.log });
     const unmount = ctx.deps.httpd.mount(ctx.params.root, handler, { module: "mi_http" });
     const path = `/${ctx.params.root.replace(/^\/+|\/+$/g, "")}`;
     const a = ctx.deps.httpd.address();

@@ -86,6 +86,12 @@ class Conn {
   private batchPackets = 0;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /**
+   * How far the current batch may grow before the queue limit is checked against the socket
+   * again (limit − socket buffer at the last check − what was written since): one subtraction
+   * per packet instead of a writableLength read.
+   */
+  private budget = 0;
   dirty = false;
   // bookkeeping
   lastActivity: number;
@@ -216,7 +222,11 @@ class Conn {
       return "queued";
     }
     if (this.state !== "open") return "error";
-    if (this.queued() + len > this.t.opts.queueLimitBytes) return this.t.dropped(this);
+    const batch = this.slabEnd - this.slabStart;
+    if (batch + len > this.budget) {
+      this.budget = this.t.opts.queueLimitBytes - this.socket.writableLength;
+      if (batch + len > this.budget) return this.t.dropped(this);
+    }
     let slab = this.slab;
     if (slab === null || slab.length - this.slabEnd < len) {
       this.writeBatch();
@@ -239,6 +249,7 @@ class Conn {
     const n = this.slabEnd - this.slabStart;
     if (n === 0 || this.state !== "open" || this.slab === null) return;
     this.socket.write(this.slab.subarray(this.slabStart, this.slabEnd));
+    this.budget -= n;
     this.t.stats.packets_out.inc(this.batchPackets);
     this.t.stats.bytes_out.inc(n);
     this.packetsOut += this.batchPackets;
@@ -388,6 +399,10 @@ export class BinTransport {
   private lastDropWarn = 0;
   private dropsSinceWarn = 0;
   private readonly hostCache = new Map<string, string>();
+  /** The last destination sent to (bursts go to one peer). */
+  private lastHost = "";
+  private lastPort = 0;
+  private lastConn: Conn | null = null;
   private readonly flushAllBound = (): void => this.flushAll();
 
   constructor(
@@ -452,6 +467,8 @@ export class BinTransport {
     if (this.stopping) return "error";
     const len = bytes.length;
     if (len < BIN_MIN_PACKET_SIZE || len > BIN_MAX_PACKET_SIZE) return "error";
+    const last = this.lastConn;
+    if (last !== null && host === this.lastHost && port === this.lastPort) return last.enqueue(bytes);
     let h = this.hostCache.get(host);
     if (h === undefined) {
       h = normHost(host);
@@ -466,6 +483,9 @@ export class BinTransport {
       if (made === null) return "error";
       c = made;
     }
+    this.lastHost = host;
+    this.lastPort = port;
+    this.lastConn = c;
     return c.enqueue(bytes);
   }
 
@@ -530,6 +550,7 @@ export class BinTransport {
   // ── bookkeeping ───────────────────────────────────────────────────────
 
   unregister(c: Conn): void {
+    if (this.lastConn === c) this.lastConn = null;
     if (c.key !== null && this.byKey.get(c.key) === c) this.byKey.delete(c.key);
     c.key = null;
   }

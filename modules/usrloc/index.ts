@@ -17,14 +17,21 @@ export const DEFAULT_DOMAIN = "location";
 
 const timers = new WeakMap<UsrlocService, NodeJS.Timeout>();
 
-export default defineModule({
+const usrlocDeps = {
+  clusterer: need<ClustererApi>("clusterer", { when: (p) => (p.location_cluster as number) > 0 }),
+};
+
+type UsrlocStat = "registered_users" | "location-users" | "location-contacts" | "location-expires" |
+  "repl_received" | "repl_dropped" | "repl_sent";
+
+// Type arguments are explicit: with `mi` handlers taking the API, TypeScript does not infer
+// the API type from a context-sensitive `init(ctx)`.
+export default defineModule<typeof usrlocParams, typeof usrlocDeps, UsrlocStat, UsrlocService>({
   name: "usrloc",
   version: "3.6.8",
   doc: "user location table (AoR -> contacts), replicated with full sharing over the clusterer",
   params: usrlocParams,
-  deps: {
-    clusterer: need<ClustererApi>("clusterer", { when: (p) => (p.location_cluster as number) > 0 }),
-  },
+  deps: usrlocDeps,
   stats: {
     registered_users: { kind: "gauge", doc: "AoRs in every table" },
     "location-users": { kind: "gauge", doc: "AoRs in the location table" },

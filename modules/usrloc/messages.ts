@@ -9,9 +9,10 @@
  * lengths and a str of another length is rejected as malformed.
  */
 import { TsipsError } from "../../core/errors.ts";
+import { compileMessage } from "./compile.ts";
 import type { BinPacket } from "../../core/bin/packet.ts";
 import {
-  defineMessage, int, strAs, custom,
+  defineMessage, int, str, strAs, custom,
   type BinMessage, type FieldDef, type MessageValues,
 } from "../../core/bin/schema.ts";
 
@@ -43,17 +44,6 @@ const scratch4 = Buffer.alloc(4);
 function wrongLength(what: string, got: number, want: number): TsipsError {
   return new TsipsError("TSIPS_ERR_BIN_MALFORMED", `usrloc: ${what} str of ${got} bytes (expected ${want})`);
 }
-
-/**
- * Text in a str, decoded into a flat string (Buffer#toString), not built char by char:
- * stored contacts keep these strings for hours, and flat strings are a fraction of the size.
- */
-export const TEXT = {
-  kind: "str",
-  encode: (v: string): string => v,
-  decode: (b: Buffer): string => (b.length === 0 ? "" : b.toString("utf8")),
-  absent: "",
-};
 
 /** Raw uint64 (contact id). */
 export const RAW_U64 = {
@@ -122,14 +112,14 @@ export const ctMatchField = (name: "match"): FieldDef<"match", CtMatch> =>
       const n = p.popInt();
       if (n < 0 || n * 2 > p.remaining()) throw new TsipsError("TSIPS_ERR_BIN_SHORT", `usrloc: match block of ${n} params runs past the packet`);
       const params: string[] = [];
-      for (let i = 0; i < n; i++) params.push(TEXT.decode(p.popBytes()));
+      for (let i = 0; i < n; i++) params.push(p.popStr());
       return { mode, params };
     },
     // Version 2 carries no block: the receiver assumes contact + Call-ID.
     absent: { mode: CT_MATCH_CONTACT_CALLID, params: [] },
   }, { when: (v) => v >= 3 });
 
-const text = <N extends string>(name: N): FieldDef<N, string> => strAs(name, TEXT);
+const text = <N extends string>(name: N): FieldDef<N, string> => str(name);
 const v5 = (v: number): boolean => v >= 5;
 const v4 = (v: number): boolean => v >= 4;
 const upToV3 = (v: number): boolean => v <= 3;
@@ -146,7 +136,7 @@ export const UrecordInsert = defineMessage({
     text("aor"),
     int("label"),
     int("nextClabel"),
-    strAs("kv", TEXT, { when: v5 }),
+    str("kv", { when: v5 }),
   ] as const,
 });
 
@@ -170,7 +160,7 @@ function contactBody<const F extends readonly FieldDef[]>(head: F) {
     text("socket"),
     int("cseq"),
     int("flags"),
-    strAs("cflags", TEXT, { when: v4 }),
+    str("cflags", { when: v4 }),
     int("cflagsBits", { when: upToV3 }),
     int("methods"),
     strAs("lastModified", RAW_TIME),
@@ -209,6 +199,18 @@ export type UcontactInsertRec = MessageValues<typeof UcontactInsert.fields>;
 export type UcontactUpdateRec = MessageValues<typeof UcontactUpdate.fields>;
 export type UcontactDeleteRec = MessageValues<typeof UcontactDelete.fields>;
 
+/**
+ * The same declarations compiled to straight-line encode/decode (compile.ts): what the
+ * replication hot path uses.
+ */
+export const Fast = {
+  UrecordInsert: compileMessage(UrecordInsert),
+  UrecordDelete: compileMessage(UrecordDelete),
+  UcontactInsert: compileMessage(UcontactInsert),
+  UcontactUpdate: compileMessage(UcontactUpdate),
+  UcontactDelete: compileMessage(UcontactDelete),
+};
+
 // ── sync chunks (type 101) ───────────────────────────────────────────────
 
 /** One sync chunk: `int 0` + AoR-insert body, or `int 1` + contact-insert body (match mode 1). */
@@ -224,17 +226,17 @@ function syncChunkMessage(version: number) {
         push(p, c) {
           if (c.kind === "aor") {
             p.pushInt(0);
-            UrecordInsert.pushFields(p, c.record, version);
+            Fast.UrecordInsert.pushFields(p, c.record, version);
           } else {
             p.pushInt(1);
-            UcontactInsert.pushFields(p, c.record, version);
+            Fast.UcontactInsert.pushFields(p, c.record, version);
           }
         },
         pop(p) {
           const isContact = p.popInt();
           return isContact
-            ? { kind: "contact", record: UcontactInsert.popFields(p, version) }
-            : { kind: "aor", record: UrecordInsert.popFields(p, version) };
+            ? { kind: "contact", record: Fast.UcontactInsert.popFields(p, version) }
+            : { kind: "aor", record: Fast.UrecordInsert.popFields(p, version) };
         },
         absent: { kind: "aor", record: { domain: "", aor: "", label: 0, nextClabel: 0, kv: "" } },
       }),
@@ -252,6 +254,9 @@ export type UlSyncChunkMessage = ReturnType<typeof syncChunkMessage>;
 export function syncChunkFor(dataVersion: number): UlSyncChunkMessage | undefined {
   return UlSyncChunks.find((m) => m.version === dataVersion);
 }
+
+/** Compiled sync chunk declarations by data_version. */
+export const FastSyncChunks = new Map(UlSyncChunks.map((m) => [m.version, compileMessage(m)] as const));
 
 /** Every usrloc declaration (for the shared registry used by bin-dump). */
 export const usrlocMessages: BinMessage<readonly FieldDef[]>[] = [

@@ -13,7 +13,7 @@ import { kvCanonical, kvParse, kvSerialize } from "./kv.ts";
 import {
   UL_CAPABILITY, UL_BIN_VERSION, UL_SYNC_PACKET_TYPE,
   REPL_URECORD_INSERT, REPL_URECORD_DELETE, REPL_UCONTACT_INSERT, REPL_UCONTACT_UPDATE, REPL_UCONTACT_DELETE,
-  UrecordInsert, UrecordDelete, UcontactInsert, UcontactUpdate, UcontactDelete, syncChunkFor,
+  Fast, FastSyncChunks,
   type CtMatch, type UcontactInsertRec, type UcontactUpdateRec, type UcontactDeleteRec, type UrecordInsertRec,
   type UrecordDeleteRec, type SyncChunk,
 } from "./messages.ts";
@@ -91,26 +91,26 @@ export class UsrlocReplication implements ReplicationSink {
   }
 
   aorInsert(d: Udomain, r: Urecord): void {
-    this.send(UrecordInsert.encode(aorValues(d, r)), "urecord insert");
+    this.send(Fast.UrecordInsert.encode(aorValues(d, r)), "urecord insert");
   }
 
   aorDelete(d: Udomain, r: Urecord): void {
-    this.send(UrecordDelete.encode({ domain: d.name, aor: r.aor }), "urecord delete");
+    this.send(Fast.UrecordDelete.encode({ domain: d.name, aor: r.aor }), "urecord delete");
   }
 
   contactInsert(d: Udomain, r: Urecord, c: Ucontact, match: CtMatch): void {
     if (!this.opts.contactRepl) return;
-    this.send(UcontactInsert.encode(this.contactValues(d, r, c, match)), "ucontact insert");
+    this.send(Fast.UcontactInsert.encode(this.contactValues(d, r, c, match)), "ucontact insert");
   }
 
   contactUpdate(d: Udomain, r: Urecord, c: Ucontact, match: CtMatch): void {
     if (!this.opts.contactRepl) return;
-    this.send(UcontactUpdate.encode(this.contactValues(d, r, c, match)), "ucontact update");
+    this.send(Fast.UcontactUpdate.encode(this.contactValues(d, r, c, match)), "ucontact update");
   }
 
   contactDelete(d: Udomain, r: Urecord, c: Ucontact, match: CtMatch): void {
     if (!this.opts.contactRepl) return;
-    this.send(UcontactDelete.encode({ domain: d.name, aor: r.aor, contact: c.uri, callid: c.callid, cseq: c.cseq, match }),
+    this.send(Fast.UcontactDelete.encode({ domain: d.name, aor: r.aor, contact: c.uri, callid: c.callid, cseq: c.cseq, match }),
       "ucontact delete");
   }
 
@@ -149,7 +149,7 @@ export class UsrlocReplication implements ReplicationSink {
    * ones and expired contacts included) one AoR chunk, then one chunk per contact.
    */
   pushSync(nodeId: number): number {
-    const chunk = syncChunkFor(UL_BIN_VERSION)!;
+    const chunk = FastSyncChunks.get(UL_BIN_VERSION)!;
     const cl = this.cl;
     const cid = this.opts.clusterId;
     let n = 0;
@@ -199,19 +199,19 @@ export class UsrlocReplication implements ReplicationSink {
     try {
       switch (type) {
         case REPL_URECORD_INSERT:
-          this.recvUrecordInsert(UrecordInsert.decode(pkt), version, "replicated");
+          this.recvUrecordInsert(Fast.UrecordInsert.decode(pkt), version, "replicated");
           break;
         case REPL_URECORD_DELETE:
-          this.recvUrecordDelete(UrecordDelete.decode(pkt));
+          this.recvUrecordDelete(Fast.UrecordDelete.decode(pkt));
           break;
         case REPL_UCONTACT_INSERT:
-          this.recvUcontactInsert(UcontactInsert.decode(pkt), version, "replicated");
+          this.recvUcontactInsert(Fast.UcontactInsert.decode(pkt), version, "replicated");
           break;
         case REPL_UCONTACT_UPDATE:
-          this.recvUcontactUpdate(UcontactUpdate.decode(pkt), version);
+          this.recvUcontactUpdate(Fast.UcontactUpdate.decode(pkt), version);
           break;
         case REPL_UCONTACT_DELETE:
-          this.recvUcontactDelete(UcontactDelete.decode(pkt));
+          this.recvUcontactDelete(Fast.UcontactDelete.decode(pkt));
           break;
         case UL_SYNC_PACKET_TYPE:
           this.recvSync(pkt, version, src);
@@ -234,7 +234,7 @@ export class UsrlocReplication implements ReplicationSink {
 
   /** Type 101: one AoR or contact per chunk; a bad chunk is skipped, the others applied. */
   private recvSync(pkt: BinPacket, version: number, src: number): void {
-    const decl = syncChunkFor(version)!;
+    const decl = FastSyncChunks.get(version)!;
     while (this.cl.syncChunkIter(pkt)) {
       try {
         const { chunk } = decl.popFields(pkt, version);

@@ -27,6 +27,8 @@ export interface MiTestNode {
   mi: MiHost;
   core: TestCoreHost;
   log: TsipsLogger;
+  /** What modules reported through ctx.listening. */
+  listeners: string[];
   /** Initialises a module with its defaults plus `params`; its MI commands are registered. Returns its API. */
   start<A>(mod: TsipsModule<ParamsSpec, DepsSpec, string, A>, params?: Record<string, unknown>): Promise<A>;
   /** Destroys the started modules in reverse order. */
@@ -63,10 +65,11 @@ export function createMiTestNode(opts: { startedAt?: number; log?: TsipsLogger }
   };
   registerCoreCommands(registry, core);
   const bin = new BinCore(hooks, log, stats);
+  const listeners: string[] = [];
   const started: { name: string; mod: TsipsModule<ParamsSpec, DepsSpec, string, unknown>; ctx: ModuleContext<ParamsSpec, DepsSpec, string>; api: unknown; open: { v: boolean } }[] = [];
 
   return {
-    hooks, stats, registry, mi, core, log,
+    hooks, stats, registry, mi, core, log, listeners,
     async start<A>(mod: TsipsModule<ParamsSpec, DepsSpec, string, A>, params: Record<string, unknown> = {}): Promise<A> {
       const values: Record<string, unknown> = {};
       for (const [k, spec] of Object.entries(mod.params ?? {})) values[k] = spec.default;
@@ -86,6 +89,7 @@ export function createMiTestNode(opts: { startedAt?: number; log?: TsipsLogger }
         core: { version: "0.1.0", cfgFile: "test.cfg", sockets: [], globals: new Map(), startedAt: core.startedAt },
         mi,
         events: { raise: () => {} },
+        listening: (desc: string) => void listeners.push(desc),
         isRunning: () => open.v,
       } as unknown as ModuleContext<ParamsSpec, DepsSpec, string>;
       const api = (await mod.init?.(ctx)) as A;

@@ -11,8 +11,24 @@ export interface RawResponse {
   body: string;
 }
 
+/** Incremental response parser state. */
+interface Parsing {
+  status: number;
+  headers: Record<string, string>;
+  parts: Buffer[];
+  /** Body bytes still expected: Content-Length left, or the current chunk's remaining bytes. */
+  left: number;
+  mode: "length" | "chunked" | "close";
+  /** chunked: waiting for the CRLF after a chunk's data. */
+  chunkTrailer: boolean;
+  /** chunked: the zero-size chunk was read. */
+  lastChunk: boolean;
+}
+
 export class RawHttpConnection {
-  private buf = Buffer.alloc(0);
+  private pending = Buffer.alloc(0);
+  private parsing: Parsing | undefined;
+  private readonly ready: RawResponse[] = [];
   private waiter: (() => void) | undefined;
   private ended = false;
   /** Resolves when the server closed or reset the connection. */
@@ -21,7 +37,7 @@ export class RawHttpConnection {
 
   private constructor(readonly socket: Socket) {
     socket.on("data", (d: Buffer) => {
-      this.buf = this.buf.length === 0 ? d : Buffer.concat([this.buf, d]);
+      this.feed(d);
       this.waiter?.();
     });
     socket.on("error", (e) => {
@@ -29,6 +45,7 @@ export class RawHttpConnection {
     });
     this.closed = new Promise((resolve) => socket.on("close", () => {
       this.ended = true;
+      if (this.parsing?.mode === "close") this.complete();
       this.waiter?.();
       resolve();
     }));
@@ -51,23 +68,23 @@ export class RawHttpConnection {
   }
 
   /** Writes a request and reads its response. */
-  async request(method: string, path: string, opts: { body?: string; headers?: Record<string, string> } = {}): Promise<RawResponse> {
+  async request(method: string, path: string, opts: { body?: string; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<RawResponse> {
     const body = opts.body ?? "";
     const headers: Record<string, string> = { Host: "127.0.0.1", ...(opts.body !== undefined ? { "Content-Length": String(Buffer.byteLength(body)) } : {}), ...opts.headers };
     this.write(`${method} ${path} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n${body}`);
-    return this.response();
+    return this.response(opts.timeoutMs);
   }
 
   /** A JSON-RPC POST to `path`. */
-  post(path: string, body: string): Promise<RawResponse> {
-    return this.request("POST", path, { body, headers: { "Content-Type": "application/json" } });
+  post(path: string, body: string, timeoutMs?: number): Promise<RawResponse> {
+    return this.request("POST", path, { body, headers: { "Content-Type": "application/json" }, ...(timeoutMs ? { timeoutMs } : {}) });
   }
 
   /** Reads the next response (rejects if the connection closes first, or after timeoutMs). */
   async response(timeoutMs = 10_000): Promise<RawResponse> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const r = this.tryParse();
+      const r = this.ready.shift();
       if (r) return r;
       if (this.ended) throw new Error(`connection closed before a complete response${this.error ? ` (${this.error.message})` : ""}`);
       const left = deadline - Date.now();
@@ -83,41 +100,87 @@ export class RawHttpConnection {
     }
   }
 
-  private tryParse(): RawResponse | undefined {
-    const end = this.buf.indexOf("\r\n\r\n");
-    if (end < 0) return undefined;
-    const head = this.buf.subarray(0, end).toString("latin1").split("\r\n");
-    const status = Number(head[0]!.split(" ")[1]);
-    const headers: Record<string, string> = {};
-    for (const line of head.slice(1)) {
-      const c = line.indexOf(":");
-      headers[line.slice(0, c).toLowerCase()] = line.slice(c + 1).trim();
-    }
-    let pos = end + 4;
-    let body: Buffer;
-    if (headers["transfer-encoding"] === "chunked") {
-      const parts: Buffer[] = [];
-      for (;;) {
-        const lineEnd = this.buf.indexOf("\r\n", pos);
-        if (lineEnd < 0) return undefined;
-        const size = Number.parseInt(this.buf.subarray(pos, lineEnd).toString("latin1"), 16);
-        if (this.buf.length < lineEnd + 2 + size + 2) return undefined;
-        parts.push(this.buf.subarray(lineEnd + 2, lineEnd + 2 + size));
-        pos = lineEnd + 2 + size + 2;
-        if (size === 0) break;
+  private complete(): void {
+    const p = this.parsing!;
+    this.parsing = undefined;
+    this.ready.push({ status: p.status, headers: p.headers, body: Buffer.concat(p.parts).toString("utf8") });
+  }
+
+  /** Consumes bytes; body bytes go straight to the response's parts (linear in the reply size). */
+  private feed(d: Buffer): void {
+    let buf = this.pending.length === 0 ? d : Buffer.concat([this.pending, d]);
+    this.pending = Buffer.alloc(0);
+    for (;;) {
+      const p = this.parsing;
+      if (!p) {
+        const end = buf.indexOf("\r\n\r\n");
+        if (end < 0) break;
+        const head = buf.subarray(0, end).toString("latin1").split("\r\n");
+        const headers: Record<string, string> = {};
+        for (const line of head.slice(1)) {
+          const c = line.indexOf(":");
+          headers[line.slice(0, c).toLowerCase()] = line.slice(c + 1).trim();
+        }
+        const chunked = headers["transfer-encoding"] === "chunked";
+        const len = headers["content-length"];
+        this.parsing = {
+          status: Number(head[0]!.split(" ")[1]),
+          headers,
+          parts: [],
+          left: chunked ? -1 : len !== undefined ? Number(len) : 0,
+          mode: chunked ? "chunked" : len !== undefined ? "length" : "close",
+          chunkTrailer: false,
+          lastChunk: false,
+        };
+        buf = buf.subarray(end + 4);
+        if (this.parsing.mode === "length" && this.parsing.left === 0) this.complete();
+        continue;
       }
-      body = Buffer.concat(parts);
-    } else if (headers["content-length"] !== undefined) {
-      const n = Number(headers["content-length"]);
-      if (this.buf.length < pos + n) return undefined;
-      body = this.buf.subarray(pos, pos + n);
-      pos += n;
-    } else {
-      if (!this.ended) return undefined;
-      body = this.buf.subarray(pos);
-      pos = this.buf.length;
+      if (p.mode === "close") {
+        p.parts.push(buf);
+        buf = buf.subarray(buf.length);
+        break;
+      }
+      if (p.mode === "length") {
+        const take = Math.min(p.left, buf.length);
+        p.parts.push(buf.subarray(0, take));
+        p.left -= take;
+        buf = buf.subarray(take);
+        if (p.left === 0) {
+          this.complete();
+          continue;
+        }
+        break;
+      }
+      // chunked
+      if (p.chunkTrailer) {
+        if (buf.length < 2) break;
+        buf = buf.subarray(2);
+        p.chunkTrailer = false;
+        if (p.lastChunk) this.complete();
+        continue;
+      }
+      if (p.left > 0) {
+        const take = Math.min(p.left, buf.length);
+        p.parts.push(buf.subarray(0, take));
+        p.left -= take;
+        buf = buf.subarray(take);
+        if (p.left === 0) p.chunkTrailer = true;
+        if (buf.length === 0) break;
+        continue;
+      }
+      const lineEnd = buf.indexOf("\r\n");
+      if (lineEnd < 0) break;
+      const size = Number.parseInt(buf.subarray(0, lineEnd).toString("latin1"), 16);
+      buf = buf.subarray(lineEnd + 2);
+      if (size === 0) {
+        // Last chunk: complete after its CRLF (node sends no trailers).
+        p.lastChunk = true;
+        p.chunkTrailer = true;
+        continue;
+      }
+      p.left = size;
     }
-    this.buf = this.buf.subarray(pos);
-    return { status, headers, body: body.toString("utf8") };
+    if (buf.length > 0) this.pending = Buffer.from(buf);
   }
 }

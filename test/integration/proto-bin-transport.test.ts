@@ -2,7 +2,7 @@
  * proto_bin on loopback: two in-process nodes (real module, real core test host) and raw
  * TCP peers playing hostile or broken nodes.
  */
-import { createServer, type Server, type Socket } from "node:net";
+import { createServer, Socket, type Server } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { freePort } from "../../core/testing/ports.ts";
 import { BinPacket } from "../../core/bin/packet.ts";
@@ -99,6 +99,29 @@ describe("proto_bin data path", () => {
     await waitFor("delivery", () => b.probe.seqs.length === 1);
     expect(b.probe.sources[0]!.host).toBe("127.0.0.3");
     expect(a.api.connectionList()[0]!.localHost).toBe("127.0.0.3");
+  });
+
+  it("coalesces a burst: 1000 packets sent in one turn leave in one socket write", async () => {
+    const a = await startBinNode();
+    const b = await startBinNode();
+    a.probe.send(testPacket(0).bytes(), "127.0.0.1", b.port);
+    await waitFor("connected", () => b.probe.seqs.length === 1);
+    const proto = Socket.prototype as unknown as { write: (...x: unknown[]) => boolean };
+    const orig = proto.write;
+    let writes = 0;
+    proto.write = function (this: Socket, ...x: unknown[]) {
+      if (this.remotePort === b.port) writes++;
+      return orig.apply(this, x);
+    };
+    try {
+      for (let i = 1; i <= 1000; i++) expect(a.probe.send(testPacket(i).bytes(), "127.0.0.1", b.port)).toBe("sent");
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      proto.write = orig;
+    }
+    expect(writes).toBe(1);
+    await waitFor("burst delivered", () => b.probe.seqs.length === 1001);
+    expect(b.probe.seqs.slice(1)).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
   });
 
   it("holds at most bin_async_max_postponed_chunks packets while connecting", async () => {

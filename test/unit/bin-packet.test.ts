@@ -211,3 +211,15 @@ describe("reader", () => {
     expect(c.bytes().readInt32LE(25)).toBe(9);
   });
 });
+
+describe("length field bookkeeping", () => {
+  it("popBackInt on a packet being built keeps the field from before the pop", () => {
+    const p = BinPacket.init("c", 1, 1).pushInt(1).pushInt(2);
+    expect(p.popBackInt()).toBe(2);
+    expect(p.lengthField).toBe(25);
+    expect(p.bytes().readUInt32LE(4)).toBe(25);
+    p.pushInt(3);
+    expect(p.bytes().readUInt32LE(4)).toBe(25);
+    expect(p.bytes().readInt32LE(21)).toBe(3);
+  });
+});

@@ -1,0 +1,44 @@
+/**
+ * The far end of `npm run bench -- bin` (loopback): a proto_bin node in its own process that
+ * counts the `bench-bin` packets it receives. It prints `{"port":N}` once listening. A
+ * control packet (type 9: i32 reply port) is answered with type 10: i32 packets, i32 bytes
+ * (low 32 bits), i32 out-of-order count — sent to 127.0.0.1:<reply port>. The control packet
+ * travels behind the data on the same connection, so everything sent before it has arrived.
+ */
+import { defineModule } from "../../core/module.ts";
+import { createTestHost } from "../../core/testing/host.ts";
+import protoBin from "../../modules/proto_bin/index.ts";
+import type { ProtoBinApi } from "../../modules/proto_bin/api.ts";
+
+export const BENCH_CAP = "bench-bin";
+
+const counter = defineModule({
+  name: "bench_peer",
+  version: "1.0.0",
+  init(ctx) {
+    let packets = 0, bytes = 0, disorder = 0, next = 0;
+    ctx.bin.registerCb(BENCH_CAP, (pkt) => {
+      if (pkt.type === 1) {
+        packets++;
+        bytes += pkt.length;
+        const seq = pkt.popInt();
+        if (seq !== next) disorder++;
+        next = seq + 1;
+        return;
+      }
+      if (pkt.type === 9) {
+        const port = pkt.popInt();
+        const reply = ctx.bin.init(BENCH_CAP, 10, 1).pushInt(packets).pushInt(bytes | 0).pushInt(disorder);
+        ctx.bin.send(reply, "127.0.0.1", port);
+        packets = bytes = disorder = next = 0;
+      }
+    });
+  },
+});
+
+const host = await createTestHost({ modules: [{ def: protoBin }, { def: counter }], sockets: ["bin:127.0.0.1:0"] });
+const port = host.api<ProtoBinApi>("proto_bin").listeners()[0]!.port;
+process.stdout.write(`${JSON.stringify({ port })}\n`);
+// Exit with the parent: stdin closes when it goes away.
+process.stdin.on("data", () => {});
+process.stdin.on("end", () => void host.stop().then(() => process.exit(0)));

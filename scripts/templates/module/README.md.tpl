@@ -1,0 +1,53 @@
+# __NAME__
+
+A replicated map of string entries, scaffolded by `npm run new-module -- __NAME__`. Every
+change made on one node is broadcast to the other nodes of the cluster over BIN
+(capability `__CAP__`); a node that starts gets every entry from a donor through the
+clusterer's sync. An entry may belong to a sharing tag: only the node where the tag is
+active may change it.
+
+Replace the map with your own data: keep the shape — messages declared once in
+`messages.ts`, the API type in `api.ts`, the module in `index.ts` — and the tests in
+`__NAME__.test.ts`. The guide is tsips's `docs/writing-modules.md`.
+
+## Loading
+
+```
+loadmodule "clusterer.so"            # with my_node_info / neighbor_node_info, see the clusterer README
+loadmodule "__LOADMODULE__"
+modparam("__NAME__", "cluster_id", 1)
+```
+
+## Parameters
+
+| name | type | default | meaning |
+|---|---|---|---|
+| `cluster_id` | int | 0 | clusterer cluster to replicate to; 0 = local only (no clusterer needed) |
+| `max_entries` | int | 1000000 | entries held at most; a set beyond it is refused (MI 500) |
+
+## MI commands
+
+| command | params | reply |
+|---|---|---|
+| `__NAME___set` | `key`, `value` [, `sharing_tag`] | `"OK"`; 403 "Node is backup for this entry", 500 "Too many entries" |
+| `__NAME___get` | `key` | `{"key", "value", "sharing_tag"}`; 404 "Entry not found" |
+| `__NAME___delete` | `key` | `"OK"`; 404, 403 as above |
+| `__NAME___list` | — | `{"count": n, "Entries": [...]}` |
+
+## Statistics (group `__NAME__`)
+
+`entries` (gauge), `local_changes`, `replicated_out`, `replicated_in`, `sync_entries_in`, `dropped`.
+
+## Wire (capability `__CAP__`, version 1)
+
+| type | message | fields |
+|---|---|---|
+| 1 | ENTRY_SET | str key, str value, str tag |
+| 2 | ENTRY_DELETE | str key |
+| 101 | sync chunk | str key, str value, str tag (one entry per chunk) |
+
+## Tests
+
+```sh
+__RUN_TESTS__
+```
