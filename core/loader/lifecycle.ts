@@ -99,7 +99,7 @@ export class ModuleRuntime {
       for (const [cmd, decl] of Object.entries(mod.def.mi ?? {})) {
         this.deps.mi.register(name, cmd, decl as MiCommandDecl<unknown>, entry.api);
       }
-      log.info({ version: mod.def.version, ms: +(performance.now() - t0).toFixed(1) }, `module ${name} ${mod.def.version} loaded`);
+      log.notice({ version: mod.def.version, ms: +(performance.now() - t0).toFixed(1) }, `module ${name} ${mod.def.version} loaded`);
     }
   }
 

@@ -61,19 +61,10 @@ async function handleBatch(runner: MiCommandRunner, reqs: unknown[], opts: JsonR
   if (replies.length === 0) return NO_REPLY;
   const sep = opts.pretty ? ", " : ",";
   if (replies.every((r): r is string => typeof r === "string")) return { kind: "text", text: `[${replies.join(sep)}]` };
-  return {
-    kind: "stream",
-    chunks: (async function* () {
-      yield "[";
-      for (let i = 0; i < replies.length; i++) {
-        if (i > 0) yield sep;
-        const r = replies[i]!;
-        if (typeof r === "string") yield r;
-        else yield* r;
-      }
-      yield "]";
-    })(),
-  };
+  const parts: Reply[] = ["["];
+  replies.forEach((r, i) => parts.push(...(i > 0 ? [sep, r] : [r])));
+  parts.push("]");
+  return { kind: "stream", chunks: concat(parts) };
 }
 
 /** The envelope `id` text: number → its integer part, string → itself, otherwise null. */
@@ -188,20 +179,49 @@ async function streamReply(r: MiStreamedReply, id: string, notification: boolean
     return undefined;
   }
   if (first.done) return errorText(-32000, "Server error", "Command handler returned null", id, opts.pretty);
-  return (async function* () {
-    let done = false;
-    try {
-      yield `{"jsonrpc":"2.0","result":${first.value}`;
-      for (;;) {
-        const n = await it.next();
-        if (n.done) break;
-        yield n.value;
+  return concat([`{"jsonrpc":"2.0","result":${first.value}`, resumed(it), `,"id":${id}}`]);
+}
+
+/** The rest of an iterator whose first value was already taken. */
+function resumed(it: AsyncIterator<string>): AsyncIterable<string> {
+  return { [Symbol.asyncIterator]: () => it };
+}
+
+/**
+ * Texts and streams in order, as one stream. Unlike an async generator, `return()` (the
+ * consumer stopped: client gone) also closes every stream not yet finished, even when
+ * iteration never started, so producers always get to release what they hold.
+ */
+function concat(parts: readonly Reply[]): AsyncIterable<string> {
+  let i = 0;
+  let cur: AsyncIterator<string> | undefined;
+  let closed = false;
+  const iter: AsyncIterableIterator<string> = {
+    [Symbol.asyncIterator]: () => iter,
+    async next(): Promise<IteratorResult<string>> {
+      while (!closed && i < parts.length) {
+        const p = parts[i]!;
+        if (typeof p === "string") {
+          i++;
+          return { value: p, done: false };
+        }
+        cur ??= p[Symbol.asyncIterator]();
+        const n = await cur.next();
+        if (!n.done) return n;
+        cur = undefined;
+        i++;
       }
-      done = true;
-      yield `,"id":${id}}`;
-    } finally {
-      // The consumer stopped early (client gone): let the producer release what it holds.
-      if (!done) await it.return?.();
-    }
-  })();
+      return { value: undefined, done: true };
+    },
+    async return(): Promise<IteratorResult<string>> {
+      if (!closed) {
+        closed = true;
+        const open = [cur, ...parts.slice(cur ? i + 1 : i).filter((p): p is AsyncIterable<string> => typeof p !== "string")
+          .map((p) => p[Symbol.asyncIterator]())];
+        for (const it of open) await it?.return?.();
+      }
+      return { value: undefined, done: true };
+    },
+  };
+  return iter;
 }

@@ -21,7 +21,7 @@ import { parseMyNodeInfo, parseNeighborNodeInfo, type NodeInfoColumns, type Scri
 import { heartbeatPeriod, type ClustererTimers } from "./params.ts";
 import { appendTrailer, rawSend, sendDirect, sendRouted, sendToNeighbours } from "./send.ts";
 import { ShtagStore } from "./shtags.ts";
-import { LS, ClusterRec, NodeRec, addHead, removeFrom, type LinkState, type LocalCap } from "./state.ts";
+import { LS, LINK_STATE_NAMES, ClusterRec, NodeRec, addHead, removeFrom, type LinkState, type LocalCap } from "./state.ts";
 import { SyncManager } from "./sync.ts";
 import { nextHop, updateReachability } from "./topology.ts";
 import { Receiver } from "./receive.ts";
@@ -191,7 +191,7 @@ export class Engine {
     const out = tickLink(n, now, this.fsmTimers, (node, req) => this.sendPing(c, node, req));
     if (!out) return;
     if (out.from !== out.to) {
-      this.log.debug({ cluster: c.clusterId, node: n.nodeId, row: out.row }, `link with node ${n.nodeId}: ${out.from} -> ${out.to}`);
+      this.log.debug({ cluster: c.clusterId, node: n.nodeId, row: out.row }, `link with node ${n.nodeId}: ${LINK_STATE_NAMES[out.from]} -> ${LINK_STATE_NAMES[out.to]} (row ${out.row})`);
       if (out.from === LS.UP) this.linkLeftUp(c, n, true);
       this.markDirty(c);
     }

@@ -27,14 +27,6 @@ export function engineOf(api: ClustererApi): Engine {
 
 const bad = (what: string): MiError => new MiError(400, `Bad value for '${what}'`);
 
-function clusterArg(p: MiParams, e: Engine, notFound = "Cluster id not found", code = 404): ClusterRec {
-  const id = p.int("cluster_id");
-  if (id < 1) throw bad("cluster_id");
-  const c = e.cluster(id);
-  if (!c) throw new MiError(code, notFound);
-  return c;
-}
-
 /** The MI params of a command to run elsewhere, all as strings (numbers as decimal text). */
 function cmdParams(p: MiParams): string[] {
   if (!p.has("cmd_params")) return [];

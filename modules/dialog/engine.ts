@@ -7,6 +7,7 @@
  * The engine is plain TypeScript with an injectable clock, so unit tests drive timers and
  * two engines can be joined by an in-memory clusterer. `index.ts` wires it into a module.
  */
+import { randomFillSync } from "node:crypto";
 import type { BinPacket, MessageValues, TsipsLogger } from "../../core/index.ts";
 import { BinPacket as Packet, TsipsError } from "../../core/index.ts";
 import type { ClusterEvent, ClustererApi } from "../clusterer/api.ts";
@@ -83,11 +84,17 @@ function dlgError(code: "TSIPS_ERR_DLG_NOT_FOUND" | "TSIPS_ERR_DLG_BACKUP" | "TS
   return new TsipsError(code, msg, { module: "dialog" });
 }
 
-let tagCounter = 0;
-/** A fresh tag: 10 hex chars (time + counter + randomness). */
+/** Random bytes for tags, refilled in blocks (a tag per leg per dialog is on the create path). */
+const tagPool = Buffer.allocUnsafe(4096);
+let tagPos = tagPool.length;
+/** A fresh tag: 10 random hex chars. */
 function newTag(): string {
-  tagCounter = (tagCounter + 1) & 0xfff;
-  return (((Date.now() & 0xfffff) * 4096 + tagCounter) * 256 + Math.floor(Math.random() * 256)).toString(16).padStart(10, "0").slice(-10);
+  if (tagPos + 5 > tagPool.length) {
+    randomFillSync(tagPool);
+    tagPos = 0;
+  }
+  tagPos += 5;
+  return tagPool.toString("hex", tagPos - 5, tagPos);
 }
 
 export class DialogEngine implements DialogApi {

@@ -141,15 +141,17 @@ export class Dialog {
   }
 }
 
-const TWO32 = 4294967296;
-
-/** The hash table of dialogs. @opensips d_table */
+/**
+ * The hash table of dialogs. @opensips d_table
+ * Each bucket is a Map keyed by h_id as an int32 (a small integer for V8, cheaper than a
+ * 64-bit composite key) that also keeps insertion order for MI listing.
+ */
 export class DialogTable {
   readonly size: number;
-  private readonly buckets: (Set<Dialog> | undefined)[];
+  private readonly buckets: (Map<number, Dialog> | undefined)[];
   /** Per-bucket next id (dlg_entry.next_id), random start like OpenSIPS's `rand()`. */
   private readonly nextId: Uint32Array;
-  private readonly byKey = new Map<number, Dialog>();
+  private n = 0;
 
   constructor(size: number, random = true) {
     this.size = size;
@@ -162,15 +164,16 @@ export class DialogTable {
   }
 
   get count(): number {
-    return this.byKey.size;
+    return this.n;
   }
 
   /** The next id of a bucket (post-incremented, skipping an id still in use after a wrap). */
   newId(hEntry: number): number {
+    const b = this.buckets[hEntry];
     for (;;) {
       const id = this.nextId[hEntry]!;
       this.nextId[hEntry] = (id + 1) >>> 0;
-      if (!this.byKey.has(hEntry * TWO32 + id)) return id;
+      if (!b || !b.has(id | 0)) return id;
     }
   }
 
@@ -184,33 +187,35 @@ export class DialogTable {
   }
 
   get(hEntry: number, hId: number): Dialog | undefined {
-    return this.byKey.get(hEntry * TWO32 + hId);
+    return this.buckets[hEntry]?.get(hId | 0);
   }
 
   insert(d: Dialog): void {
     let b = this.buckets[d.hEntry];
-    if (!b) this.buckets[d.hEntry] = b = new Set();
-    b.add(d);
-    this.byKey.set(d.hEntry * TWO32 + d.hId, d);
+    if (!b) this.buckets[d.hEntry] = b = new Map();
+    const k = d.hId | 0;
+    if (!b.has(k)) this.n++;
+    b.set(k, d);
   }
 
   remove(d: Dialog): boolean {
-    const key = d.hEntry * TWO32 + d.hId;
-    if (this.byKey.get(key) !== d) return false;
-    this.byKey.delete(key);
-    this.buckets[d.hEntry]?.delete(d);
+    const b = this.buckets[d.hEntry];
+    const k = d.hId | 0;
+    if (!b || b.get(k) !== d) return false;
+    b.delete(k);
+    this.n--;
     return true;
   }
 
   has(d: Dialog): boolean {
-    return this.byKey.get(d.hEntry * TWO32 + d.hId) === d;
+    return this.buckets[d.hEntry]?.get(d.hId | 0) === d;
   }
 
   /** First dialog of the callid's bucket with that callid (and caller tag). */
   findByCallid(hEntry: number, callid: string, callerTag?: string): Dialog | undefined {
     const b = this.buckets[hEntry];
     if (!b) return undefined;
-    for (const d of b) if (d.callid === callid && (callerTag === undefined || d.callerTag === callerTag)) return d;
+    for (const d of b.values()) if (d.callid === callid && (callerTag === undefined || d.callerTag === callerTag)) return d;
     return undefined;
   }
 
@@ -218,7 +223,7 @@ export class DialogTable {
   findByTags(hEntry: number, callid: string, tag1: string, tag2: string): Dialog | undefined {
     const b = this.buckets[hEntry];
     if (!b) return undefined;
-    for (const d of b) {
+    for (const d of b.values()) {
       if (d.callid !== callid) continue;
       if ((d.callerTag === tag1 && d.calleeTag === tag2) || (d.callerTag === tag2 && d.calleeTag === tag1)) return d;
     }
@@ -227,7 +232,7 @@ export class DialogTable {
 
   /** Every dialog in bucket order, insertion order within a bucket (MI `dlg_list`). */
   *[Symbol.iterator](): IterableIterator<Dialog> {
-    for (const b of this.buckets) if (b) yield* b;
+    for (const b of this.buckets) if (b) yield* b.values();
   }
 }
 

@@ -34,6 +34,8 @@ function params(): DialogEngineParams {
 /** The smallest ClustererApi that joins engines: bytes out of one, parsed into the other. */
 class Wire {
   readonly regs = new Map<number, CapabilityRegistration>();
+  /** Start of the next sync chunk of each delivered sync packet (shared by every node's api). */
+  readonly next = new WeakMap<BinPacket, number>();
   bytes = 0;
   packets = 0;
 
@@ -41,7 +43,7 @@ class Wire {
     const wire = this;
     let building: BinPacket[] | undefined;
     let lenAt = -1;
-    const next = new WeakMap<BinPacket, number>();
+    const next = wire.next;
     const close = () => {
       const p = building?.at(-1);
       if (p && lenAt >= 0) p.setIntAt(lenAt, p.length - lenAt - 8);

@@ -209,6 +209,16 @@ describe("streamed results", () => {
       break;
     }
     expect(closed.n).toBe(before + 2);
+    // Returned before iterating at all (the client left while the reply was being prepared).
+    const never = await handleJsonRpc(reg, req("stream"));
+    if (never.kind !== "stream") throw new Error("expected a stream");
+    await never.chunks[Symbol.asyncIterator]().return?.();
+    expect(closed.n).toBe(before + 3);
+    // Same for a batch holding two streams.
+    const batch = await handleJsonRpc(reg, `[${req("stream", undefined, 1)},${req("stream", undefined, 2)}]`, { batch: true });
+    if (batch.kind !== "stream") throw new Error("expected a stream");
+    await batch.chunks[Symbol.asyncIterator]().return?.();
+    expect(closed.n).toBe(before + 5);
   });
 
   it("gives the same text as the value printed whole", async () => {
