@@ -250,7 +250,9 @@ export class HttpdServer implements HttpdApi {
     let pending: string[] = [];
     let pendingSize = 0;
     let sliceStart = performance.now();
-    const gone = (): boolean => res.destroyed || res.socket === null || res.socket.destroyed;
+    // A pipelined response waits without a socket until the ones before it are done: that
+    // is not "gone" (node buffers its writes and emits drain once it is flushed).
+    const gone = (): boolean => res.destroyed || (res.socket?.destroyed ?? false);
     const flush = async (): Promise<boolean> => {
       const text = pending.length === 1 ? pending[0]! : pending.join("");
       pending = [];

@@ -116,6 +116,23 @@ describe("large MI replies", () => {
     other.destroy();
   }, 60_000);
 
+  it("answers pipelined requests in order, two large replies included", async () => {
+    const c = await RawHttpConnection.connect(port);
+    const req = (m: string, id: number): string => {
+      const b = rpc(m, id);
+      return `POST /mi HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${b.length}\r\n\r\n${b}`;
+    };
+    c.write(req("big_dump", 1) + req("uptime", 2) + req("big_dump", 3) + req("uptime", 4));
+    const ids: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await c.response(30_000);
+      expect(r.status).toBe(200);
+      ids.push((JSON.parse(r.body) as { id: number }).id);
+    }
+    expect(ids).toEqual([1, 2, 3, 4]);
+    c.destroy();
+  }, 60_000);
+
   it("stops the producer when the client goes away mid-reply", async () => {
     const before = { ...producer };
     const c = await RawHttpConnection.connect(port);
