@@ -47,7 +47,7 @@ export interface FailoverOptions {
 }
 
 export const DEFAULTS: FailoverOptions = {
-  contacts: 10_000, dialogs: 5_000, signal: "SIGKILL", underLoad: false, rate: 6_000, loadBeforeKillMs: 2_000,
+  contacts: 10_000, dialogs: 5_000, signal: "SIGKILL", underLoad: false, rate: 7_000, loadBeforeKillMs: 2_000,
   restart: true, seedFallback: 5, progress: true,
 };
 
@@ -68,7 +68,8 @@ export interface UnderLoadReport {
 export interface FailoverReport {
   ok: boolean;
   signal: string;
-  contacts: { loaded: number; loadMs: number; perSecond: number; onNode2: number; missing: string[] };
+  /** `onNode2`: of the loaded ones; `totalOnNode2` includes the contacts added under load. */
+  contacts: { loaded: number; loadMs: number; perSecond: number; onNode2: number; totalOnNode2: number; missing: string[] };
   dialogs: { loaded: number; loadMs: number; perSecond: number; onNode2: number; missing: string[] };
   /** Load done → node 2 holds everything (ms). */
   replicationCatchUpMs: number;
@@ -433,8 +434,11 @@ export async function runFailover(opts: Partial<FailoverOptions> = {}): Promise<
     return {
       ok: lost === 0 && problems.length === 0,
       signal: o.signal,
-      contacts: { loaded: o.contacts, loadMs: Math.round(contactsLoadMs), perSecond: Math.round(o.contacts / (contactsLoadMs / 1000)), onNode2: c2.size, missing: missingContacts.slice(0, 20) },
-      dialogs: { loaded: o.dialogs, loadMs: Math.round(dialogsLoadMs), perSecond: Math.round(o.dialogs / (dialogsLoadMs / 1000)), onNode2: d2.size, missing: missingDialogs.slice(0, 20) },
+      contacts: {
+        loaded: o.contacts, loadMs: Math.round(contactsLoadMs), perSecond: Math.round(o.contacts / (contactsLoadMs / 1000)),
+        onNode2: o.contacts - missingContacts.length, totalOnNode2: c2.size, missing: missingContacts.slice(0, 20),
+      },
+      dialogs: { loaded: o.dialogs, loadMs: Math.round(dialogsLoadMs), perSecond: Math.round(o.dialogs / (dialogsLoadMs / 1000)), onNode2: o.dialogs - missingDialogs.length, missing: missingDialogs.slice(0, 20) },
       replicationCatchUpMs: Math.round(catchUp),
       detectionMs, takeoverMs,
       detectionObservedMs: observedDown !== null ? observedDown - killedAt : null,
@@ -462,11 +466,11 @@ export function formatReport(r: FailoverReport): string {
     `  replicated to node 2  all within ${r.replicationCatchUpMs} ms after the load`,
     `  (1) node 1 Down       ${f(r.detectionMs)} after the kill (node 2's log; seen over MI after ${f(r.detectionObservedMs)})`,
     `  (2) vip active        ${f(r.takeoverMs)} after the kill (node 2's log; seen over MI after ${f(r.takeoverObservedMs)}); node 2 vip=${r.vipOnNode2AfterKill ?? "?"}`,
-    `  (3) records on node 2 ${r.contacts.onNode2}/${r.contacts.loaded} contacts, ${r.dialogs.onNode2}/${r.dialogs.loaded} dialogs; missing: ${r.contacts.missing.length + r.dialogs.missing.length}`,
+    `  (3) records on node 2 ${r.contacts.onNode2}/${r.contacts.loaded} contacts, ${r.dialogs.onNode2}/${r.dialogs.loaded} dialogs; missing: ${r.contacts.loaded - r.contacts.onNode2 + r.dialogs.loaded - r.dialogs.onNode2}`,
   ];
   if (r.underLoad) {
     const u = r.underLoad;
-    lines.push(`      under load         ${u.acked} contacts acked at ${u.rateAchieved}/s (target ${u.rateTarget}/s); ${u.ackedBefore50ms} acked ≥ 50 ms before the kill, ${u.lost} of them missing; ${u.lateAckedPresent}/${u.lateAckedTotal} of the last 50 ms made it`);
+    lines.push(`      under load         ${u.acked} more contacts acked at ${u.rateAchieved}/s (target ${u.rateTarget}/s); ${u.ackedBefore50ms} acked ≥ 50 ms before the kill, ${u.lost} of them missing; ${u.lateAckedPresent}/${u.lateAckedTotal} of the last 50 ms made it`);
   }
   if (r.resync) {
     const s = r.resync;

@@ -17,8 +17,8 @@ import type {
 import { coreHash } from "./core-hash.ts";
 import { parseDid } from "./did.ts";
 import {
-  DLG_BIN_V4, DLG_RECORD_FIELDS, DLG_REPL_CAP, DLG_SYNC_TYPE, DlgCreated, DlgCseq, DlgDeleted, DlgProfile, DlgSyncChunk, DlgUpdated,
-  DlgValue, PROF_REPL_CAP, REPLICATION_DLG_CREATED, REPLICATION_DLG_CSEQ, REPLICATION_DLG_DELETED, REPLICATION_DLG_PROFILE,
+  DLG_BIN_V4, DLG_RECORD_FIELDS, DLG_REPL_CAP, DLG_SYNC_TYPE, DlgCseq, DlgDeleted, DlgProfile, DlgSyncChunk,
+  DlgValue, popDlgRecord, PROF_REPL_CAP, REPLICATION_DLG_CREATED, REPLICATION_DLG_CSEQ, REPLICATION_DLG_DELETED, REPLICATION_DLG_PROFILE,
   REPLICATION_DLG_UPDATED, REPLICATION_DLG_VALUE, pushProfileRecord, type ProfileCounterRecord, type ReplValue,
 } from "./messages.ts";
 import { ProfileTable, type ProfileDef } from "./profiles.ts";
@@ -227,6 +227,12 @@ export class DialogEngine implements DialogApi {
     };
   }
 
+  /** Cheap check so the hot paths build an event object only when someone listens. */
+  private listened(kind: DialogEventKind): boolean {
+    const s = this.listeners.get(kind);
+    return s !== undefined && s.size > 0;
+  }
+
   private emit(ev: DialogEvent): void {
     const s = this.listeners.get(ev.kind);
     if (!s || s.size === 0) return;
@@ -333,6 +339,7 @@ export class DialogEngine implements DialogApi {
   }
 
   private setStateRaw(d: Dialog, s: DlgStateNum): void {
+    d.wire = undefined;
     if (this.table.has(d)) {
       this.countIn(d.state, -1);
       this.countIn(s, 1);
@@ -475,7 +482,7 @@ export class DialogEngine implements DialogApi {
     for (const p of profs) this.profilesTable.link(d, p.def, p.value);
     this.arm(d);
     this.st.processed_dialogs.inc();
-    this.emit({ kind: "created", dialog: d, origin: "local", newState: state });
+    if (this.listened("created")) this.emit({ kind: "created", dialog: d, origin: "local", newState: state });
     if (state >= 3) this.sendCreated(d);
     return d;
   }
@@ -502,6 +509,7 @@ export class DialogEngine implements DialogApi {
     const d = this.live(ref);
     if (!Number.isFinite(seconds) || seconds < 0) throw dlgError("TSIPS_ERR_DLG_ARG", `invalid timeout ${seconds}`);
     d.expiresAt = this.nowSec() + Math.floor(seconds);
+    d.wire = undefined;
     this.arm(d);
     this.changed(d);
     return d;
@@ -509,6 +517,7 @@ export class DialogEngine implements DialogApi {
 
   setLastGenCseq(ref: DialogRef, leg: "caller" | "callee", cseq: number): DialogInfo {
     const d = this.live(ref);
+    d.wire = undefined;
     if (leg === "caller") d.callerLastGenCseq = cseq >>> 0;
     else d.calleeLastGenCseq = cseq >>> 0;
     if (d.replicated && d.state >= 3) this.sendCseq(d, leg);
@@ -607,6 +616,27 @@ export class DialogEngine implements DialogApi {
     };
   }
 
+  /** Scratch packet the record is encoded into before it is copied to `d.wire`. */
+  private scratch: BinPacket | undefined;
+
+  /** The encoded record of a dialog, built once per change (`d.wire`). */
+  wireOf(d: Dialog): Buffer {
+    const rec = d.wire === undefined || (d.shtag !== undefined && d.vals?.get(SHTAG_VALUE_NAME) !== d.shtag) ? this.record(d) : undefined;
+    if (rec) {
+      const p = (this.scratch ??= Packet.init(DLG_REPL_CAP, 0, DLG_BIN_V4, 65535));
+      p.resetBackPointer();
+      DlgSyncChunk.pushFields(p, rec, DLG_BIN_V4);
+      d.wire = Buffer.from(p.contentStart());
+    }
+    return d.wire!;
+  }
+
+  /** A CREATED/UPDATED packet around the dialog's encoded record. */
+  private recordPacket(d: Dialog, type: number): BinPacket {
+    const w = this.wireOf(d);
+    return Packet.init(DLG_REPL_CAP, type, DLG_BIN_V4, 16 + DLG_REPL_CAP.length + w.length + 12).appendBuffer(w);
+  }
+
   private send(pkt: BinPacket, what: string, cluster = this.params.dialog_replication_cluster): boolean {
     const rc = this.cl!.sendAll(pkt, cluster);
     switch (rc) {
@@ -627,14 +657,14 @@ export class DialogEngine implements DialogApi {
   private sendCreated(d: Dialog): void {
     if (!this.dlgRepl || d.state < 3 || d.state > 4) return;
     d.replicated = true;
-    if (this.send(DlgCreated.encode(this.record(d)), "replicate dialog created")) this.st.create_sent.inc();
+    if (this.send(this.recordPacket(d, REPLICATION_DLG_CREATED), "replicate dialog created")) this.st.create_sent.inc();
   }
 
   private sendUpdated(d: Dialog): void {
     if (!this.dlgRepl || d.state < 3 || d.state > 4) return;
     // As OpenSIPS: re-storing the tag value in state >= 4 sends a VALUE right before the UPDATED.
     if (d.shtag !== undefined && d.state >= 4) this.sendValue(d, SHTAG_VALUE_NAME, d.shtag);
-    if (this.send(DlgUpdated.encode(this.record(d)), "replicate dialog updated")) this.st.update_sent.inc();
+    if (this.send(this.recordPacket(d, REPLICATION_DLG_UPDATED), "replicate dialog updated")) this.st.update_sent.inc();
   }
 
   private sendDeleted(d: Dialog): void {
@@ -742,11 +772,11 @@ export class DialogEngine implements DialogApi {
       let ok = true;
       switch (type) {
         case REPLICATION_DLG_CREATED:
-          ok = this.applyCreate(DlgCreated.decode(pkt), v, "replicated");
+          ok = this.applyCreate(popDlgRecord(pkt), v, "replicated");
           if (ok) this.st.create_recv.inc();
           break;
         case REPLICATION_DLG_UPDATED:
-          ok = this.applyUpdate(DlgUpdated.decode(pkt), v);
+          ok = this.applyUpdate(popDlgRecord(pkt), v);
           if (ok) this.st.update_recv.inc();
           break;
         case REPLICATION_DLG_DELETED:
@@ -848,7 +878,7 @@ export class DialogEngine implements DialogApi {
     if (rec.profiles) this.linkReceivedProfiles(d, rec.profiles, false);
     this.arm(d);
     this.st.processed_dialogs.inc();
-    this.emit({ kind: "created", dialog: d, origin, newState: d.state });
+    if (this.listened("created")) this.emit({ kind: "created", dialog: d, origin, newState: d.state });
     return true;
   }
 
@@ -875,6 +905,7 @@ export class DialogEngine implements DialogApi {
       return true;
     }
     const old = d.state;
+    d.wire = undefined;
     if (rec.state !== old) this.setStateRaw(d, rec.state);
     d.callerCseq = rec.callerCseq;
     d.calleeCseq = rec.calleeCseq;
@@ -931,6 +962,7 @@ export class DialogEngine implements DialogApi {
       return false;
     }
     if (d.state === DLG_STATE_DELETED) return true;
+    d.wire = undefined;
     if (rec.toTag === d.calleeTag && rec.fromTag === d.callerTag) d.calleeLastGenCseq = rec.cseq;
     else if (rec.toTag === d.callerTag && rec.fromTag === d.calleeTag) d.callerLastGenCseq = rec.cseq;
     else return false;
@@ -960,7 +992,7 @@ export class DialogEngine implements DialogApi {
     while (cl.syncChunkIter(pkt)) {
       let ok: boolean;
       try {
-        ok = this.applyCreate(DlgSyncChunk.popFields(pkt, version), version, "sync");
+        ok = this.applyCreate(popDlgRecord(pkt), version, "sync");
       } catch (err) {
         this.drop(DLG_SYNC_TYPE, src, err);
         return;
@@ -1001,8 +1033,8 @@ export class DialogEngine implements DialogApi {
     let n = 0;
     for (const d of this.table) {
       if (d.state !== 3 && d.state !== 4) continue;
-      const pkt = cl.syncChunkStart(DLG_REPL_CAP, cluster, nodeId, DLG_BIN_V4);
-      DlgSyncChunk.pushFields(pkt, this.record(d), DLG_BIN_V4);
+      const w = this.wireOf(d);
+      cl.syncChunkStart(DLG_REPL_CAP, cluster, nodeId, DLG_BIN_V4).appendBuffer(w);
       n++;
     }
     this.log.info({ node: nodeId, dialogs: n }, `sent ${n} dialog(s) as sync data to node ${nodeId}`);

@@ -6,7 +6,7 @@
  * The 35-field dialog record (§3) is one field list, `DLG_RECORD_FIELDS`, shared by
  * CREATED, UPDATED and the sync chunk.
  */
-import { binCustom, binInt, binStr, defineMessage, type BinPacket, type FieldDef } from "../../core/index.ts";
+import { binCustom, binInt, binStr, defineMessage, type BinPacket, type FieldDef, type MessageValues } from "../../core/index.ts";
 
 export const DLG_REPL_CAP = "dialog-dlg-repl";
 export const PROF_REPL_CAP = "dialog-prof-repl";
@@ -74,6 +74,22 @@ export const DLG_RECORD_FIELDS = [
   binStr("onTimeoutRoute"), // 34
   binStr("onHangupRoute"), // 35
 ] as const;
+
+/**
+ * A decoder derived from a field list that builds the record as one object literal (a fixed
+ * shape V8 handles fast), calling each field's own `pop` in order: the same declaration,
+ * about 2x faster than the generic `popFields` on the 35-field record (the receive path of
+ * every CREATED/UPDATED and sync chunk). Fields must not be version-conditional.
+ */
+export function compilePop<F extends readonly FieldDef[]>(fields: F): (p: BinPacket) => MessageValues<F> {
+  if (fields.some((f) => f.when)) throw new Error("compilePop: version-conditional fields are not supported");
+  const body = fields.map((f, i) => `${JSON.stringify(f.name)}: F[${i}].pop(p)`).join(",\n");
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function("F", `"use strict"; return function popRecord(p) { return {\n${body}\n}; };`)(fields) as (p: BinPacket) => MessageValues<F>;
+}
+
+/** Decodes the 35-field record from the packet's front pointer (version already checked). */
+export const popDlgRecord = compilePop(DLG_RECORD_FIELDS);
 
 /** CREATED (type 1): a confirmed dialog. */
 export const DlgCreated = defineMessage({

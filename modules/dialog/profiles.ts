@@ -175,6 +175,7 @@ export class ProfileTable {
     const v = def.hasValue ? value : "";
     if (d.links?.some((l) => l.profile === def && l.value === v)) return false;
     (d.links ??= []).unshift({ profile: def, value: v });
+    d.wire = undefined;
     const m = def.members(v, true)!;
     m.dialogs.add(d);
     if (d.shtag !== undefined) m.tagged++;
@@ -192,6 +193,7 @@ export class ProfileTable {
       const l = d.links[i]!;
       if (l.profile !== def || (value !== undefined && def.hasValue && l.value !== value)) continue;
       d.links.splice(i, 1);
+      d.wire = undefined;
       this.leave(d, def, l.value, removals);
       found = true;
     }
@@ -204,6 +206,7 @@ export class ProfileTable {
     if (!d.links) return removals;
     for (const l of d.links) this.leave(d, l.profile, l.value, removals);
     d.links = undefined;
+    d.wire = undefined;
     return removals;
   }
 

@@ -102,6 +102,11 @@ export class Dialog {
   overdue = false;
   /** Why it ended (state 5). */
   endReason: string | undefined = undefined;
+  /**
+   * The encoded 35-field record as last sent (encode once per change): reused by UPDATED
+   * and by every sync chunk until the dialog changes. Cleared by any change to a sent field.
+   */
+  wire: Buffer | undefined = undefined;
 
   constructor(init: {
     hEntry: number; hId: number; callid: string; fromUri: string; toUri: string; callerTag: string; calleeTag: string;
@@ -131,13 +136,18 @@ export class Dialog {
   /** Stores a value; an existing one is replaced in place (dlg_vals.c). Returns true if anything changed. */
   storeValue(name: string, v: DlgValue): boolean {
     if (!this.vals) this.vals = new Map();
+    const had = this.vals.has(name);
     const old = this.vals.get(name);
+    if (had && old === v) return false;
     this.vals.set(name, v);
-    return old !== v;
+    this.wire = undefined;
+    return true;
   }
 
   deleteValue(name: string): boolean {
-    return this.vals?.delete(name) ?? false;
+    const gone = this.vals?.delete(name) ?? false;
+    if (gone) this.wire = undefined;
+    return gone;
   }
 }
 

@@ -250,15 +250,16 @@ export class HttpdServer implements HttpdApi {
     let pending: string[] = [];
     let pendingSize = 0;
     let sliceStart = performance.now();
-    // A pipelined response waits without a socket until the ones before it are done: that
-    // is not "gone" (node buffers its writes and emits drain once it is flushed).
-    const gone = (): boolean => res.destroyed || (res.socket?.destroyed ?? false);
+    // A pipelined response has no socket of its own until the ones before it are done (node
+    // buffers its writes meanwhile): watch the connection through its request.
+    const conn = res.socket ?? res.req.socket;
+    const gone = (): boolean => res.destroyed || conn.destroyed;
     const flush = async (): Promise<boolean> => {
       const text = pending.length === 1 ? pending[0]! : pending.join("");
       pending = [];
       pendingSize = 0;
       if (gone()) return false;
-      if (!res.write(text)) await drained(res);
+      if (!res.write(text)) await drained(res, conn);
       return !gone();
     };
     try {
@@ -291,15 +292,17 @@ export class HttpdServer implements HttpdApi {
   }
 }
 
-/** Resolves when the response can take more data, or is closed. */
-function drained(res: ServerResponse): Promise<void> {
+/** Resolves when the response can take more data, or it or its connection is closed. */
+function drained(res: ServerResponse, conn: Socket): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
       res.off("drain", done);
       res.off("close", done);
+      conn.off("close", done);
       resolve();
     };
     res.on("drain", done);
     res.on("close", done);
+    conn.on("close", done);
   });
 }

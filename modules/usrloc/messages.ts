@@ -97,6 +97,10 @@ export interface CtMatch {
   params: string[];
 }
 
+/** Shared (frozen) match blocks for the modes without parameters: decoding allocates nothing. */
+const MATCH_CONSTANTS = new Map<number, CtMatch>([CT_MATCH_NONE, CT_MATCH_CONTACT_ONLY, CT_MATCH_CONTACT_CALLID].map(
+  (mode) => [mode, Object.freeze({ mode, params: Object.freeze([]) as unknown as string[] })]));
+
 /** @opensips bin_push_ctmatch / bin_pop_ctmatch */
 export const ctMatchField = (name: "match"): FieldDef<"match", CtMatch> =>
   custom<"match", CtMatch>(name, "ct-match", {
@@ -108,7 +112,7 @@ export const ctMatchField = (name: "match"): FieldDef<"match", CtMatch> =>
     },
     pop(p: BinPacket): CtMatch {
       const mode = p.popInt();
-      if (mode !== CT_MATCH_PARAMS) return { mode, params: [] };
+      if (mode !== CT_MATCH_PARAMS) return MATCH_CONSTANTS.get(mode) ?? { mode, params: [] };
       const n = p.popInt();
       if (n < 0 || n * 2 > p.remaining()) throw new TsipsError("TSIPS_ERR_BIN_SHORT", `usrloc: match block of ${n} params runs past the packet`);
       const params: string[] = [];
@@ -116,7 +120,7 @@ export const ctMatchField = (name: "match"): FieldDef<"match", CtMatch> =>
       return { mode, params };
     },
     // Version 2 carries no block: the receiver assumes contact + Call-ID.
-    absent: { mode: CT_MATCH_CONTACT_CALLID, params: [] },
+    absent: MATCH_CONSTANTS.get(CT_MATCH_CONTACT_CALLID)!,
   }, { when: (v) => v >= 3 });
 
 const text = <N extends string>(name: N): FieldDef<N, string> => str(name);

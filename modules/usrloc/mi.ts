@@ -181,7 +181,7 @@ export const usrlocMi: Record<string, MiCommandDecl<UsrlocService>> = {
       const r = d.get(aor) ?? store.insertRecord(d, aor, "local");
       const c = store.findByUri(r, uri);
       const ci: Ci = {
-        contactId: 0n, callid: MI_UL_CALLID, userAgent: MI_UL_UA, socket: "",
+        hasId: false, idHi: 0, idLo: 0, callid: MI_UL_CALLID, userAgent: MI_UL_UA, socket: "",
         expires: expires !== 0 ? now + expires : 0, q, cseq: c ? c.cseq : 1, flags, cflags, methods,
         lastModified: 0, path: "", attr: "", received: "", instance: "", kv: "", regId: 0,
       };

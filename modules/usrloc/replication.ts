@@ -8,7 +8,7 @@ import { isTsipsError } from "../../core/errors.ts";
 import type { TsipsLogger } from "../../core/log.ts";
 import type { Stat } from "../../core/stats.ts";
 import type { ClustererApi, ClusterEvent } from "../clusterer/api.ts";
-import { CLABEL_MASK, nextClabel, packContactId, unpackContactId } from "./hash.ts";
+import { CLABEL_MASK, coreHash, nextClabel, packIdHi, packIdLo } from "./hash.ts";
 import { kvCanonical, kvParse, kvSerialize } from "./kv.ts";
 import {
   UL_CAPABILITY, UL_BIN_VERSION, UL_SYNC_PACKET_TYPE,
@@ -50,6 +50,16 @@ class DropPacket extends Error {}
 
 export class UsrlocReplication implements ReplicationSink {
   private readonly found: { c: Ucontact | null } = { c: null };
+  private readonly scratch: UcontactInsertRec = {
+    domain: "", aor: "", contact: "", contactId: 0n, callid: "", userAgent: "", path: "", attr: "", received: "",
+    instance: "", expires: 0, q: 0, socket: "", cseq: 0, flags: 0, cflags: "", cflagsBits: 0, methods: 0,
+    lastModified: 0, kv: "", match: SYNC_MATCH,
+  };
+  /** Reused contact info for received contacts (the store copies what it keeps). */
+  private readonly ci: Ci = {
+    hasId: true, idHi: 0, idLo: 0, callid: "", userAgent: "", socket: "", expires: 0, q: 0, cseq: 0, flags: 0,
+    cflags: 0, methods: 0, lastModified: 0, path: "", attr: "", received: "", instance: "", kv: "", regId: 0,
+  };
 
   constructor(
     private readonly store: LocationStore,
@@ -114,32 +124,35 @@ export class UsrlocReplication implements ReplicationSink {
       "ucontact delete");
   }
 
-  /** The fields of `bin_push_contact` for a stored contact. */
+  /**
+   * The fields of `bin_push_contact` for a stored contact, in one reused object (encoding
+   * reads it synchronously).
+   */
   contactValues(d: Udomain, r: Urecord, c: Ucontact, match: CtMatch): UcontactInsertRec {
     const x = c.ext;
-    return {
-      domain: d.name,
-      aor: r.aor,
-      contact: c.uri,
-      contactId: c.contactId,
-      callid: c.callid,
-      userAgent: c.userAgent,
-      path: x ? x.path : "",
-      attr: x ? x.attr : "",
-      received: x ? x.received : "",
-      instance: x ? x.instance : "",
-      expires: c.expires,
-      q: c.q,
-      socket: c.socket,
-      cseq: c.cseq,
-      flags: c.flags,
-      cflags: this.store.cfg.flags.toNames(c.cflags),
-      cflagsBits: c.cflags,
-      methods: c.methods,
-      lastModified: c.lastModified,
-      kv: x ? x.kv : "",
-      match,
-    };
+    const v = this.scratch;
+    v.domain = d.name;
+    v.aor = r.aor;
+    v.contact = c.uri;
+    v.contactId = c.contactId;
+    v.callid = c.callid;
+    v.userAgent = c.userAgent;
+    v.path = x ? x.path : "";
+    v.attr = x ? x.attr : "";
+    v.received = x ? x.received : "";
+    v.instance = x ? x.instance : "";
+    v.expires = c.expires;
+    v.q = c.q;
+    v.socket = c.socket;
+    v.cseq = c.cseq;
+    v.flags = c.flags;
+    v.cflags = this.store.cfg.flags.toNames(c.cflags);
+    v.cflagsBits = c.cflags;
+    v.methods = c.methods;
+    v.lastModified = c.lastModified;
+    v.kv = x ? x.kv : "";
+    v.match = match;
+    return v;
   }
 
   // ── sync (donor) ─────────────────────────────────────────────────────
@@ -257,9 +270,10 @@ export class UsrlocReplication implements ReplicationSink {
   /** AoR insert: nothing if the AoR exists; else created with the sender's labels (and v5 kv store). */
   recvUrecordInsert(rec: UrecordInsertRec, version: number, origin: ChangeOrigin): void {
     const d = this.domainFor(rec.domain, rec.aor);
-    if (d.get(rec.aor)) return;
-    const r = this.store.insertRecord(d, rec.aor, origin, rec.label, rec.nextClabel);
-    if (version >= 5) {
+    const h = coreHash(rec.aor);
+    if (d.getH(rec.aor, h)) return;
+    const r = this.store.insertRecord(d, rec.aor, origin, rec.label, rec.nextClabel, h);
+    if (version >= 5 && rec.kv.length > 0) {
       const o = kvParse(rec.kv);
       if (o) r.kvJson = kvSerialize(o);
       // OpenSIPS logs "bad JSON input or oom" for the usual empty store and goes on.
@@ -273,44 +287,46 @@ export class UsrlocReplication implements ReplicationSink {
 
   private ciFrom(rec: UcontactInsertRec | UcontactUpdateRec, version: number): Ci {
     const cfg = this.store.cfg;
-    let flags = rec.flags;
-    if (this.opts.skipReplicatedDbOps) flags |= FL_MEM;
-    return {
-      contactId: rec.contactId,
-      callid: rec.callid,
-      userAgent: rec.userAgent,
-      socket: cfg.sockets.resolve(rec.socket),
-      expires: rec.expires,
-      q: rec.q,
-      cseq: rec.cseq,
-      flags,
-      cflags: version <= 3 ? rec.cflagsBits : cfg.flags.toMask(rec.cflags),
-      methods: rec.methods,
-      lastModified: rec.lastModified,
-      path: rec.path,
-      attr: rec.attr,
-      received: rec.received,
-      instance: rec.instance,
-      kv: rec.kv.length > 0 ? kvCanonical(rec.kv) : "",
-      regId: 0,
-    };
+    const ci = this.ci;
+    const id = rec.contactId;
+    ci.hasId = true;
+    ci.idHi = Number(id >> 32n) | 0;
+    ci.idLo = Number(id & 0xffffffffn) | 0;
+    ci.callid = rec.callid;
+    ci.userAgent = rec.userAgent;
+    ci.socket = cfg.sockets.resolve(rec.socket);
+    ci.expires = rec.expires;
+    ci.q = rec.q;
+    ci.cseq = rec.cseq;
+    ci.flags = this.opts.skipReplicatedDbOps ? rec.flags | FL_MEM : rec.flags;
+    ci.cflags = version <= 3 ? rec.cflagsBits : cfg.flags.toMask(rec.cflags);
+    ci.methods = rec.methods;
+    ci.lastModified = rec.lastModified;
+    ci.path = rec.path;
+    ci.attr = rec.attr;
+    ci.received = rec.received;
+    ci.instance = rec.instance;
+    ci.kv = rec.kv.length > 0 ? kvCanonical(rec.kv) : "";
+    ci.regId = 0;
+    return ci;
   }
 
   /** Contact insert (also every contact sync chunk), spec §4. */
   recvUcontactInsert(rec: UcontactInsertRec, version: number, origin: ChangeOrigin): void {
     const d = this.domainFor(rec.domain, rec.aor);
     const ci = this.ciFrom(rec, version);
-    const { rlabel, clabel } = unpackContactId(rec.contactId);
+    const clabel = ci.idLo & CLABEL_MASK;
     const store = this.store;
-    let r = d.get(rec.aor);
+    const h = coreHash(rec.aor);
+    let r = d.getH(rec.aor, h);
     if (!r) {
-      this.opts.log.info(`failed to fetch local urecord - creating new one (ci: '${rec.callid}')`);
-      r = store.insertRecord(d, rec.aor, origin, rlabel, 0);
+      if (origin !== "sync") this.opts.log.info(`failed to fetch local urecord - creating new one (ci: '${rec.callid}')`);
+      r = store.insertRecord(d, rec.aor, origin, rlabelOf(ci), 0, h);
     }
     const found = this.found;
     const rc = store.getContact(r, rec.contact, rec.callid, rec.cseq, rec.match, found);
     if (rc === GC_FOUND) {
-      ci.contactId = packContactId(r.aorhash, r.label, found.c!.clabel);
+      setId(ci, r, found.c!.clabel);
       store.updateContact(d, r, found.c!, ci, rec.match, origin);
     } else if (rc === GC_NOT_FOUND) {
       let cl = clabel;
@@ -320,7 +336,7 @@ export class UsrlocReplication implements ReplicationSink {
         cl = r.nextClabel;
         r.nextClabel = nextClabel(r.nextClabel);
       }
-      ci.contactId = packContactId(r.aorhash, r.label, cl & CLABEL_MASK);
+      setId(ci, r, cl);
       store.insertContact(d, r, rec.contact, ci, rec.match, origin);
     }
     // GC_SAME / GC_OLDER: consistent with or older than what we have.
@@ -331,12 +347,13 @@ export class UsrlocReplication implements ReplicationSink {
   recvUcontactUpdate(rec: UcontactUpdateRec, version: number): void {
     const d = this.domainFor(rec.domain, rec.aor);
     const ci = this.ciFrom(rec, version);
-    const { rlabel, clabel } = unpackContactId(rec.contactId);
+    const clabel = ci.idLo & CLABEL_MASK;
     const store = this.store;
-    let r = d.get(rec.aor);
+    const h = coreHash(rec.aor);
+    let r = d.getH(rec.aor, h);
     if (!r) {
       this.opts.log.info(`failed to fetch local urecord - create new record and contact (ci: '${rec.callid}')`);
-      r = store.insertRecord(d, rec.aor, "replicated", rlabel, 0);
+      r = store.insertRecord(d, rec.aor, "replicated", rlabelOf(ci), 0, h);
       store.insertContact(d, r, rec.contact, ci, rec.match, "replicated");
       if (r.nextClabel <= clabel) r.nextClabel = nextClabel(clabel);
       return;
@@ -376,6 +393,17 @@ export class UsrlocReplication implements ReplicationSink {
     if (this.opts.skipReplicatedDbOps) c.flags |= FL_MEM;
     this.store.deleteContact(d, r, c, rec.match, "replicated");
   }
+}
+
+/** Record label bits of a contact id held as halves. */
+function rlabelOf(ci: Ci): number {
+  return ((ci.idLo >>> 14) | ((ci.idHi & 0x3fff) << 18)) >>> 0;
+}
+
+/** Contact id rebuilt from the local aorhash, the record label and `clabel`. */
+function setId(ci: Ci, r: Urecord, clabel: number): void {
+  ci.idHi = packIdHi(r.aorhash, r.label);
+  ci.idLo = packIdLo(r.label, clabel);
 }
 
 function aorValues(d: Udomain, r: Urecord): UrecordInsertRec {

@@ -5,6 +5,7 @@
 import { TsipsError } from "../../core/errors.ts";
 import type { ClustererApi } from "../clusterer/api.ts";
 import type { ContactInfo, ContactMatchResult, CtMatch, KvValue, UlAor, UlChange, UlContact, UsrlocApi } from "./api.ts";
+import { coreHash } from "./hash.ts";
 import { kvPut } from "./kv.ts";
 import { UL_CAPABILITY } from "./messages.ts";
 import type { PingingMode } from "./params.ts";
@@ -74,7 +75,8 @@ export class UsrlocService implements UsrlocApi {
 
   private recordFor(d: Udomain, aor: string): Urecord {
     if (aor.length === 0) throw new TsipsError("TSIPS_ERR_MODULE", "usrloc: empty AoR", { module: "usrloc" });
-    return d.get(aor) ?? this.store.insertRecord(d, aor, "local");
+    const h = coreHash(aor);
+    return d.getH(aor, h) ?? this.store.insertRecord(d, aor, "local", 0, 0, h);
   }
 
   insert(domain: string, aor: string, uri: string, info: ContactInfo, match?: CtMatch): UlContact {

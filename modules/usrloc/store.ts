@@ -7,7 +7,7 @@
  * an optional side object. Contacts of an AoR form a singly linked list (no arrays), and the
  * 64-bit contact id is two int32 halves, not a BigInt.
  */
-import { coreHash, idDecimal, idFromHalves, idHalves, nextClabel, packIdHi, packIdLo, CLABEL_MASK } from "./hash.ts";
+import { coreHash, idDecimal, idFromHalves, nextClabel, packIdHi, packIdLo, CLABEL_MASK } from "./hash.ts";
 import { kvParse, kvSerialize, kvGet, KV_SHTAG_KEY, KV_UREC_KEY, type KvObject, type KvValue } from "./kv.ts";
 import { urisMatch, uriParam } from "./uri.ts";
 import { CT_MATCH_CONTACT_CALLID, CT_MATCH_CONTACT_ONLY, CT_MATCH_NONE, CT_MATCH_PARAMS, type CtMatch } from "./messages.ts";
@@ -158,6 +158,11 @@ export class Udomain {
     return this.slots[coreHash(aor) & (this.size - 1)]?.get(aor);
   }
 
+  /** Lookup with the AoR's hash already computed. */
+  getH(aor: string, aorhash: number): Urecord | undefined {
+    return this.slots[aorhash & (this.size - 1)]?.get(aor);
+  }
+
   /** Records of one slot in OpenSIPS map order (byte order of the AoR). */
   slotRecords(i: number): Urecord[] {
     const m = this.slots[i];
@@ -176,8 +181,11 @@ export class Udomain {
 
 /** What a contact insert/update gets (internal form of `ucontact_info_t`). */
 export interface Ci {
-  /** 0n: allocate a new id from the AoR's labels. */
-  contactId: bigint;
+  /** False: allocate a new id from the AoR's labels (insert) / keep the id (update). */
+  hasId: boolean;
+  /** Contact id halves (int32) when `hasId`. */
+  idHi: number;
+  idLo: number;
   callid: string;
   userAgent: string;
   socket: string;
@@ -297,8 +305,8 @@ export class LocationStore {
    * next contact label and is announced (AoR insert); a replicated one gets its labels from
    * the caller.
    */
-  insertRecord(d: Udomain, aor: string, origin: ChangeOrigin, label = 0, nextCl = 0): Urecord {
-    const h = coreHash(aor);
+  insertRecord(d: Udomain, aor: string, origin: ChangeOrigin, label = 0, nextCl = 0, aorhash = -1): Urecord {
+    const h = aorhash >= 0 ? aorhash : coreHash(aor);
     const sl = h & (d.size - 1);
     let slot = d.slots[sl];
     if (!slot) d.slots[sl] = slot = new Map();
@@ -402,18 +410,19 @@ export class LocationStore {
   }
 
   /**
-   * Creates a contact (`insert_ucontact`). With `ci.contactId` 0n the id is allocated from the
+   * Creates a contact (`insert_ucontact`). Without `ci.hasId` the id is allocated from the
    * AoR's labels. Announced (contact insert) only for local changes.
    */
   insertContact(d: Udomain, r: Urecord, uri: string, ci: Ci, match: CtMatch, origin: ChangeOrigin): Ucontact {
     let hi: number;
     let lo: number;
-    if (ci.contactId === 0n) {
+    if (!ci.hasId) {
       hi = packIdHi(r.aorhash, r.label);
       lo = packIdLo(r.label, r.nextClabel);
       r.nextClabel = nextClabel(r.nextClabel);
     } else {
-      [hi, lo] = idHalves(ci.contactId);
+      hi = ci.idHi;
+      lo = ci.idLo;
     }
     const c = new Ucontact(uri, this.callidOf(ci.callid), intern(ci.userAgent), ci.socket, ci.expires, ci.q, ci.cseq,
       ci.flags, ci.cflags, ci.methods, ci.lastModified, hi, lo);
@@ -428,11 +437,14 @@ export class LocationStore {
 
   /**
    * `update_ucontact`: replaces everything but the URI and the SIP instance; the id only when
-   * `ci.contactId` is set (replicated updates).
+   * `ci.hasId` (replicated changes).
    */
   updateContact(d: Udomain, r: Urecord, c: Ucontact, ci: Ci, match: CtMatch, origin: ChangeOrigin): void {
     const qChanged = c.q !== ci.q;
-    if (ci.contactId !== 0n) [c.idHi, c.idLo] = idHalves(ci.contactId);
+    if (ci.hasId) {
+      c.idHi = ci.idHi;
+      c.idLo = ci.idLo;
+    }
     c.callid = this.callidOf(ci.callid);
     c.userAgent = intern(ci.userAgent);
     c.socket = ci.socket;
@@ -606,7 +618,9 @@ export class LocationStore {
 /** Builds a Ci from an API ContactInfo (defaults as registrar/usrloc use them). */
 export function ciFromInfo(info: ContactInfo, flags: BranchFlags, sockets: SocketTable, now: number): Ci {
   return {
-    contactId: 0n,
+    hasId: false,
+    idHi: 0,
+    idLo: 0,
     callid: info.callid,
     userAgent: info.userAgent ?? "",
     socket: info.socket ? sockets.resolve(info.socket) : "",
@@ -629,7 +643,9 @@ export function ciFromInfo(info: ContactInfo, flags: BranchFlags, sockets: Socke
 /** The current values of a contact as a Ci (to update some fields and keep the rest). */
 export function ciFromContact(c: Ucontact): Ci {
   return {
-    contactId: 0n,
+    hasId: false,
+    idHi: 0,
+    idLo: 0,
     callid: c.callid,
     userAgent: c.userAgent,
     socket: c.socket,

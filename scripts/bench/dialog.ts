@@ -143,7 +143,7 @@ class Wire {
   }
 }
 
-function inprocCreates(count: number): { ms: number; applied: number; bytes: number } {
+export function inprocCreates(count: number): { ms: number; applied: number; bytes: number } {
   const w = new Wire();
   const a = w.engine(1);
   const b = w.engine(2);
@@ -153,7 +153,7 @@ function inprocCreates(count: number): { ms: number; applied: number; bytes: num
   return { ms, applied: b.counts().active, bytes: w.bytes };
 }
 
-function inprocSync(count: number): { ms: number; applied: number; packets: number } {
+export function inprocSync(count: number): { ms: number; applied: number; packets: number } {
   const w = new Wire();
   const a = w.engine(1);
   a.benchCreate(count, "s");

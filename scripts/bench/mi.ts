@@ -31,7 +31,7 @@ function open(port: number): Promise<Socket> {
 async function keepAliveClient(port: number, until: number): Promise<number> {
   const s = await open(port);
   return new Promise((resolve, reject) => {
-    let buf = Buffer.alloc(0);
+    let buf: Buffer = Buffer.alloc(0);
     let ok = 0;
     s.on("error", reject);
     s.on("data", (d: Buffer) => {
@@ -76,7 +76,7 @@ async function newConnectionClient(port: number, until: number): Promise<number>
   while (performance.now() < until) {
     const status = await new Promise<string>((resolve, reject) => {
       const s = connect({ port, host: "127.0.0.1", noDelay: true });
-      let buf = Buffer.alloc(0);
+      let buf: Buffer = Buffer.alloc(0);
       s.once("connect", () => s.write(CLOSE_REQ));
       s.on("data", (d: Buffer) => {
         buf = buf.length ? Buffer.concat([buf, d]) : d;

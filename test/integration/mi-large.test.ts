@@ -148,6 +148,20 @@ describe("large MI replies", () => {
     d.destroy();
   }, 30_000);
 
+  it("releases queued pipelined producers too when the client leaves", async () => {
+    const before = { ...producer };
+    const c = await RawHttpConnection.connect(port);
+    const b = rpc("big_dump");
+    const one = `POST /mi HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${b.length}\r\n\r\n${b}`;
+    const gotData = new Promise<void>((resolve) => c.socket.once("data", () => resolve()));
+    c.write(one + one);
+    await gotData;
+    await waitFor(() => producer.started === before.started + 2);
+    c.destroy();
+    await waitFor(() => producer.closedEarly + producer.finished === before.closedEarly + before.finished + 2);
+    expect(producer.closedEarly).toBeGreaterThanOrEqual(before.closedEarly + 1);
+  }, 30_000);
+
   it("cuts a client that stops reading after conn_timeout and releases the producer", async () => {
     const before = { ...producer };
     const c = await RawHttpConnection.connect(port);

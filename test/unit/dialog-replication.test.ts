@@ -366,3 +366,43 @@ describe("identity across nodes", () => {
     expect(n2.engine.counts().total).toBe(50);
   });
 });
+
+describe("encode once per change", () => {
+  it("keeps the encoded record until a sent field changes, and it always equals a fresh encoding", () => {
+    const clock = new FakeClock();
+    const { cluster, n1, n2 } = twoNodes(clock, { profiles_with_value: "caller", profiles_no_value: "calls" });
+    cluster.tags.set("vip", 1);
+    const e = n1.engine;
+    const d = e.create({ ...base, callid: "w@h", state: 3 }) as Dialog;
+    const fresh = () => DlgCreated.encode(e.record(d)).contentStart().toString("hex");
+    const w1 = e.wireOf(d);
+    expect(e.wireOf(d)).toBe(w1); // reused
+    n1.clusterer!.serveSync("dialog-dlg-repl", 1, n2.clusterer!); // a sync to node 2 appends the same bytes
+    expect(d.wire).toBe(w1);
+    const steps: [string, () => void][] = [
+      ["state", () => e.setState(d, 4)],
+      ["timeout", () => { clock.advance(1); e.setTimeout(d, 99); }],
+      ["value", () => e.setValue(d, "k", 1)],
+      ["value removed", () => e.setValue(d, "k", undefined)],
+      ["profile", () => e.setProfile(d, "caller", "x")],
+      ["profile removed", () => e.unsetProfile(d, "caller")],
+      ["cseq", () => e.setLastGenCseq(d, "callee", 5)],
+      ["tag", () => e.setSharingTag(d, "vip")],
+      ["tag removed", () => e.setSharingTag(d, undefined)],
+    ];
+    for (const [what, step] of steps) {
+      const before = e.wireOf(d);
+      step();
+      const after = e.wireOf(d);
+      expect(after, what).not.toBe(before);
+      expect(after.toString("hex"), what).toBe(fresh());
+    }
+    // a received dialog: updates from the owner invalidate its copy too
+    const r = n2.engine.lookup(d.id) as Dialog;
+    const rw = n2.engine.wireOf(r);
+    e.setValue(d, "z", "1");
+    e.setTimeout(d, 50);
+    expect(n2.engine.wireOf(r)).not.toBe(rw);
+    expect(n2.engine.wireOf(r).toString("hex")).toBe(DlgCreated.encode(n2.engine.record(r)).contentStart().toString("hex"));
+  });
+});

@@ -16,6 +16,7 @@ import { formatDid, parseDid } from "../../modules/dialog/did.ts";
 import {
   DLG_REPL_CAP, DlgCreated, DlgCseq, DlgDeleted, DlgProfile, DlgSyncChunk, DlgUpdated, DlgValue, PROF_REPL_CAP,
 } from "../../modules/dialog/messages.ts";
+import { compilePop, popDlgRecord } from "../../modules/dialog/messages.ts";
 import { parseProfiles, parseValues, serializeProfiles, serializeValues } from "../../modules/dialog/vals.ts";
 
 const SYNC_MARKER = 101010101;
@@ -247,5 +248,21 @@ describe("value/profile text of the vectors", () => {
         expect(serializeProfiles(parseProfiles(r.profiles)), v.file).toBe(r.profiles);
       }
     }
+  });
+});
+
+describe("the compiled record decoder", () => {
+  it("gives exactly what the declaration's popFields gives, for every captured record", () => {
+    for (const set of ["main", "more"] as const) {
+      for (const v of moduleVectors(set).filter((x) => x.capability === DLG_REPL_CAP && (x.packet_type === 1 || x.packet_type === 2))) {
+        const a = parseNoTrailer(v);
+        const b = parseNoTrailer(v);
+        const fast = popDlgRecord(a);
+        expect(fast, v.file).toEqual(DlgCreated.popFields(b, 4));
+        expect(Object.keys(fast)).toEqual(DlgCreated.fields.map((f) => f.name));
+        expect(a.position).toBe(b.position);
+      }
+    }
+    expect(() => compilePop(DlgDeleted.fields)).toThrow(/version-conditional/);
   });
 });
