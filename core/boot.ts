@@ -98,6 +98,7 @@ export async function bootNode(cfgPath: string, opts: BootOptions = {}): Promise
   const stats = new StatsRegistry();
   const mi = new MiRegistry({ hooks, log });
   let stopping: Promise<void> | undefined;
+  let logLevel: number | undefined = opts.logLevel ?? cfgInt(plan, "log_level");
   const runtime = new ModuleRuntime({
     hooks, log, stats,
     mi: { ...createMiHost(mi), register: (m, n, d, a) => mi.register(m, n, d, a), unregisterModule: (m) => mi.unregisterModule(m) },
@@ -127,8 +128,10 @@ export async function bootNode(cfgPath: string, opts: BootOptions = {}): Promise
     version: TSIPS_VERSION,
     startedAt,
     log,
-    getLogLevel: () => pinoLevelToOpensips(log.level),
+    // Keep the number as set: pino's levels are coarser than OpenSIPS's (-3 and -2 are both fatal).
+    getLogLevel: () => logLevel ?? pinoLevelToOpensips(log.level),
     setLogLevel: (level: number) => {
+      logLevel = level;
       log.level = opensipsLevelToPino(level);
     },
     shutdown: (reason: string) => (opts.onShutdownRequest ? opts.onShutdownRequest(reason) : void node.stop(reason)),

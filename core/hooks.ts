@@ -14,7 +14,7 @@
  * | bin.send | SyncBailHook | a module sends a BIN packet | core/bin `send` | first non-undefined status wins |
  * | bin.peer | SyncHook | a BIN connection to/from a peer opened, closed or failed | core/bin (for the transport) | — |
  * | mi.commandAdded | SyncHook | an MI command was registered | core/mi | — |
- * | stats.collect | SyncHook | statistics are about to be read | core/mi, prometheus | — |
+ * | stats.collect | SyncHook | statistics are about to be read | core/mi; core for prometheus (`ctx.collectStats`) | — |
  * | events (HookMap by event name) | SyncHook | a module raised an OpenSIPS-style event (E_CLUSTERER_NODE_STATE_CHANGED, …) | core `events.raise` | — |
  */
 import { AsyncSeriesHook, HookMap, SyncBailHook, SyncHook } from "tapable";
@@ -120,7 +120,7 @@ export function createHooks() {
       commandAdded: new SyncHook<[{ module: string; name: string }]>(["cmd"]),
     }),
     stats: Object.freeze({
-      /** Statistics are about to be read; refresh computed values. Called by core/mi and prometheus. */
+      /** Statistics are about to be read; refresh computed values. Called by core/mi, and by the core for prometheus (`ctx.collectStats`). */
       collect: new SyncHook<[StatsCollectCtx]>(["ctx"]),
     }),
     /** OpenSIPS-style events by name. Called by core `events.raise` on a module's behalf. */

@@ -158,6 +158,8 @@ export interface ModuleContext<P extends ParamsSpec, D extends DepsSpec, S exten
   readonly mi: MiHost;
   /** Raises an OpenSIPS-style event (the core calls `hooks.events.for(name)`). */
   readonly events: { raise(name: string, params: Record<string, string | number>): void };
+  /** Asks the core to fire `stats.collect` before statistics are read (prometheus, MI transports). */
+  collectStats(targets: readonly string[]): void;
   /** Tells the core about a listener this module opened (named in the "ready" line), e.g. `bin:127.0.0.1:5555`. */
   listening(desc: string): void;
   /** True from init until the module's destroy starts. */

@@ -151,6 +151,7 @@ export class ModuleRuntime {
       events: {
         raise: (name, p) => hooks.events.get(name)?.call({ name, module: mod.name, params: p }),
       },
+      collectStats: (targets) => hooks.stats.collect.call({ targets }),
       listening: (desc) => {
         this.listeners.push(desc);
       },

@@ -350,15 +350,28 @@ export const dialogMi: Record<string, MiCommandDecl<DialogEngine>> = {
     },
   },
   dlg_bench_create: {
-    help: "tsips (benchmarks): creates count confirmed dialogs (callid bench-<node>-<n>@tsips), optional timeout and sharing_tag",
-    params: [["count"], ["count", "timeout"], ["count", "sharing_tag"], ["count", "timeout", "sharing_tag"]],
+    help: "tsips (benchmarks): creates count confirmed dialogs (callid bench-<node>-<n>@tsips), optional timeout, sharing_tag, profiles",
+    params: recipes(["count"], ["timeout", "sharing_tag", "profiles"]),
     run: async (p, e) => {
       const count = p.int("count");
       if (count < 1 || count > 1_000_000) throw new MiError(400, "count must be 1..1000000");
       const opts = {
         ...(p.has("timeout") ? { timeout: p.int("timeout") } : {}),
         ...(p.has("sharing_tag") ? { sharingTag: p.str("sharing_tag") } : {}),
+        ...(p.has("profiles") ? { profiles: parseProfileArg(p) } : {}),
       };
+      const t0 = performance.now();
+      let made = 0;
+      while (made < count) {
+        const n = Math.min(2000, count - made);
+        made += mi(() => e.benchCreate(n, e.benchPrefix, opts));
+        if (made < count) await yieldLoop(); // let the transport flush between batches
+      }
+      const ms = performance.now() - t0;
+      return { created: made, elapsed_ms: Math.round(ms * 1000) / 1000, per_second: Math.round(made / (ms / 1000)) };
+    },
+  },
+};
       const t0 = performance.now();
       let made = 0;
       while (made < count) {

@@ -11,13 +11,14 @@ import { parseLabelRule, parseSelection, renderMetrics, type LabelRule, type Pro
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 /** The request handler (exported for tests). */
-export function prometheusHandler(stats: StatsRegistry, opts: PromOptions) {
+export function prometheusHandler(stats: StatsRegistry, opts: PromOptions, collect: () => void = () => {}) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     if (req.method !== "GET") {
       res.writeHead(405, { Allow: "GET", "Content-Length": 0 });
       res.end();
       return;
     }
+    collect();
     const page = renderMetrics(stats, opts);
     res.writeHead(200, { "Content-Type": PROMETHEUS_CONTENT_TYPE, "Content-Length": Buffer.byteLength(page) });
     res.end(page);
@@ -59,7 +60,7 @@ export default defineModule({
     if (!opts.selection.all && opts.selection.groups.length === 0 && opts.selection.names.length === 0) {
       ctx.log.warn('prometheus: no "statistics" set, the page is empty (set it to "all" or list groups/names)');
     }
-    const unmount = ctx.deps.httpd.mount(p.root, prometheusHandler(ctx.statsRegistry, opts), { module: "prometheus" });
+    const unmount = ctx.deps.httpd.mount(p.root, prometheusHandler(ctx.statsRegistry, opts, () => ctx.collectStats(["all"])), { module: "prometheus" });
     return { unmount };
   },
   destroy(_ctx, api) {
