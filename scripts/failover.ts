@@ -73,6 +73,8 @@ export interface FailoverReport {
   dialogs: { loaded: number; loadMs: number; perSecond: number; onNode2: number; missing: string[] };
   /** Load done → node 2 holds everything (ms). */
   replicationCatchUpMs: number;
+  /** SIGKILL → this process sees node 1 exit (the OS tearing the process down, sockets included). */
+  exitMs: number | null;
   /** (1) SIGKILL → node 2 logs node 1 down (ms, from the log line's time). */
   detectionMs: number | null;
   /** (2) SIGKILL → node 2 logs vip active (ms). */
@@ -116,7 +118,7 @@ class Progress {
       const fill = Math.round((done / this.total) * w);
       process.stderr.write(`\r  ${this.label.padEnd(9)} [${"#".repeat(fill)}${"-".repeat(w - fill)}] ${String(pct).padStart(3)}% ${done}/${this.total} ${rate}/s`);
       if (done === this.total) process.stderr.write("\n");
-    } else if (Math.floor(pct / 10) !== Math.floor(this.lastPct / 10) || done === this.total) {
+    } else if (Math.floor(pct / 25) !== Math.floor(this.lastPct / 25) || done === this.total) {
       process.stderr.write(`  ${this.label}: ${done}/${this.total} (${pct}%) ${rate}/s\n`);
     }
     this.lastPct = pct;
@@ -368,6 +370,7 @@ export async function runFailover(opts: Partial<FailoverOptions> = {}): Promise<
     const activeLine = n2.waitForLog(isTagActive("vip"), 10_000, mark).catch(() => undefined);
     const [down, active] = await Promise.all([downLine, activeLine]);
     await killP;
+    const exitMs = n1.exitedAt ? n1.exitedAt - killedAt : null;
     await loader?.stop();
     const observed = Promise.all([observedDownP, observedActiveP]);
     await Promise.race([observed, sleep(2_000)]);
@@ -440,6 +443,7 @@ export async function runFailover(opts: Partial<FailoverOptions> = {}): Promise<
       },
       dialogs: { loaded: o.dialogs, loadMs: Math.round(dialogsLoadMs), perSecond: Math.round(o.dialogs / (dialogsLoadMs / 1000)), onNode2: o.dialogs - missingDialogs.length, missing: missingDialogs.slice(0, 20) },
       replicationCatchUpMs: Math.round(catchUp),
+      exitMs,
       detectionMs, takeoverMs,
       detectionObservedMs: observedDown !== null ? observedDown - killedAt : null,
       takeoverObservedMs: observedActive !== null ? observedActive - killedAt : null,
@@ -464,7 +468,7 @@ export function formatReport(r: FailoverReport): string {
     `failover report (${r.signal} node 1)`,
     `  loaded on node 1      ${r.contacts.loaded} contacts in ${r.contacts.loadMs} ms (${r.contacts.perSecond}/s), ${r.dialogs.loaded} dialogs in ${r.dialogs.loadMs} ms (${r.dialogs.perSecond}/s)`,
     `  replicated to node 2  all within ${r.replicationCatchUpMs} ms after the load`,
-    `  (1) node 1 Down       ${f(r.detectionMs)} after the kill (node 2's log; seen over MI after ${f(r.detectionObservedMs)})`,
+    `  (1) node 1 Down       ${f(r.detectionMs)} after the kill (node 2's log; seen over MI after ${f(r.detectionObservedMs)}; the process was gone after ${f(r.exitMs)})`,
     `  (2) vip active        ${f(r.takeoverMs)} after the kill (node 2's log; seen over MI after ${f(r.takeoverObservedMs)}); node 2 vip=${r.vipOnNode2AfterKill ?? "?"}`,
     `  (3) records on node 2 ${r.contacts.onNode2}/${r.contacts.loaded} contacts, ${r.dialogs.onNode2}/${r.dialogs.loaded} dialogs; missing: ${r.contacts.loaded - r.contacts.onNode2 + r.dialogs.loaded - r.dialogs.onNode2}`,
   ];

@@ -95,6 +95,8 @@ export class NodeProcess {
   readyMs = 0;
   /** Wall-clock time (ms) the last signal was sent by `kill`/`stop` (0 = never). */
   signalledAt = 0;
+  /** Wall-clock time (ms) this process saw the node's last exit (0 = still running). */
+  exitedAt = 0;
 
   private constructor(private readonly opts: NodeProcessOptions) {
     this.name = opts.name ?? "node";
@@ -135,7 +137,9 @@ export class NodeProcess {
     });
     this.child = child;
     live.add(child);
+    this.exitedAt = 0;
     this.exitP = new Promise((res) => child.once("exit", (code, signal) => {
+      this.exitedAt = Date.now();
       live.delete(child);
       res({ code, signal });
     }));

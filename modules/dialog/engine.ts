@@ -8,6 +8,7 @@
  * two engines can be joined by an in-memory clusterer. `index.ts` wires it into a module.
  */
 import { randomFillSync } from "node:crypto";
+import { performance } from "node:perf_hooks";
 import type { BinPacket, MessageValues, TsipsLogger } from "../../core/index.ts";
 import { BinPacket as Packet, TsipsError } from "../../core/index.ts";
 import type { ClusterEvent, ClustererApi } from "../clusterer/api.ts";
@@ -22,7 +23,7 @@ import {
   REPLICATION_DLG_UPDATED, REPLICATION_DLG_VALUE, pushProfileRecord, type ProfileCounterRecord, type ReplValue,
 } from "./messages.ts";
 import { ProfileTable, type ProfileDef } from "./profiles.ts";
-import { SIP_PROTOS, SocketTable } from "./sockets.ts";
+import { SocketTable } from "./sockets.ts";
 import {
   DLG_FLAG_CHANGED, DLG_FLAG_FROM_DB, DLG_FLAG_NEW, DLG_FLAG_SYNCED, DLG_FLAGS_NOT_SENT, DLG_STATE_DELETED, Dialog, DialogTable,
   SHTAG_VALUE_NAME, TimerWheel, type DialogOrigin,
@@ -373,7 +374,7 @@ export class DialogEngine implements DialogApi {
     if (old === DLG_STATE_DELETED) return false;
     this.setStateRaw(d, DLG_STATE_DELETED);
     d.endReason = reason;
-    if (old < 3 && reason !== "replicated") this.st.failed_dialogs.inc();
+    if (old < 3 && reason !== "replicated" && reason !== "sync-purge") this.st.failed_dialogs.inc();
     this.wheel.remove(d);
     this.clearOverdue(d);
     this.sendProfileRemovals(this.profilesTable.unlinkAll(d));
@@ -581,7 +582,7 @@ export class DialogEngine implements DialogApi {
 
   /** A local change of a confirmed dialog: UPDATED (OpenSIPS replicates on $DLG_timeout, profiles, values pushed by MI). */
   private changed(d: Dialog): void {
-    this.emit({ kind: "updated", dialog: d, origin: "local" });
+    if (this.listened("updated")) this.emit({ kind: "updated", dialog: d, origin: "local" });
     if (d.replicated && (d.state === 3 || d.state === 4)) this.sendUpdated(d);
   }
 
@@ -1030,6 +1031,7 @@ export class DialogEngine implements DialogApi {
   serveSync(nodeId: number): number {
     const cl = this.cl!;
     const cluster = this.params.dialog_replication_cluster;
+    const t0 = performance.now();
     let n = 0;
     for (const d of this.table) {
       if (d.state !== 3 && d.state !== 4) continue;
@@ -1037,7 +1039,8 @@ export class DialogEngine implements DialogApi {
       cl.syncChunkStart(DLG_REPL_CAP, cluster, nodeId, DLG_BIN_V4).appendBuffer(w);
       n++;
     }
-    this.log.info({ node: nodeId, dialogs: n }, `sent ${n} dialog(s) as sync data to node ${nodeId}`);
+    const ms = Math.round((performance.now() - t0) * 10) / 10;
+    this.log.info({ node: nodeId, dialogs: n, ms }, `${n} dialog(s) written as sync data for node ${nodeId} in ${ms} ms`);
     return n;
   }
 
@@ -1135,9 +1138,4 @@ export class DialogEngine implements DialogApi {
   private benchSeq = 0;
   /** Call-ID prefix of `benchCreate` (index.ts sets `bench-<node id>`). */
   benchPrefix = "bench";
-
-  /** Whether a SIP socket exists at all (for the README's socket note and MI hints). */
-  hasSipSocket(): boolean {
-    return this.sockets.all.some((s) => SIP_PROTOS.has(s.proto));
-  }
 }

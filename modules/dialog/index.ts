@@ -42,7 +42,6 @@ export default defineModule<typeof dialogParams, { clusterer: DepSpec<ClustererA
     const p = ctx.params;
     const hashSize = floorPow2(p.hash_size);
     if (hashSize !== p.hash_size) ctx.log.warn(`hash_size ${p.hash_size} is not a power of 2, using ${hashSize}`);
-    if (p.rr_param.length > 32) throw new TsipsError("TSIPS_ERR_PARAM_VALUE", `rr_param "${p.rr_param}" is longer than 32 chars`, { module: "dialog" });
     const clusterer = ctx.deps.clusterer;
     const adv = ctx.core.globals.get("advertised_address");
     const enable = p.enable_stats !== 0;

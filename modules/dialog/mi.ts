@@ -372,15 +372,3 @@ export const dialogMi: Record<string, MiCommandDecl<DialogEngine>> = {
     },
   },
 };
-      const t0 = performance.now();
-      let made = 0;
-      while (made < count) {
-        const n = Math.min(2000, count - made);
-        made += mi(() => e.benchCreate(n, e.benchPrefix, opts));
-        if (made < count) await yieldLoop(); // let the transport flush between batches
-      }
-      const ms = performance.now() - t0;
-      return { created: made, elapsed_ms: Math.round(ms * 1000) / 1000, per_second: Math.round(made / (ms / 1000)) };
-    },
-  },
-};

@@ -41,9 +41,15 @@ const dbMode: ParamSpec<number> = {
 
 export const dialogParams = {
   enable_stats: int({ default: 1, min: 0, max: 1, doc: "keep the dialog statistics (0: they stay at 0)" }),
-  hash_size: int({ default: 4096, min: 1, doc: "dialog hash table size, rounded down to a power of two (a warning says so)" }),
+  hash_size: int({ default: 4096, min: 1, max: 16_777_216, doc: "dialog hash table size, rounded down to a power of two (a warning says so)" }),
   log_profile_hash_size: int({ default: 4, min: 0, max: 16, doc: "profile value buckets = 2^value (fixes the order values are broadcast in)" }),
-  rr_param: str({ default: "did", doc: "Record-Route parameter carrying the dialog id (max 32 chars)", ignored: SIP }),
+  rr_param: str({
+    default: "did", doc: "Record-Route parameter carrying the dialog id (max 32 chars)", ignored: SIP,
+    parse: (s) => {
+      if (s.length > 32) throw new Error(`rr_param "${s}" is longer than 32 characters`);
+      return s;
+    },
+  }),
   default_timeout: int({ default: 43200, min: 1, doc: "lifetime in seconds of a dialog created without an explicit timeout (12 h)" }),
   dlg_extra_hdrs: str({ default: "", doc: "extra headers for BYEs sent by the module", ignored: SIP }),
   dlg_match_mode: int({ default: 1, min: 0, max: 2, doc: "sequential request matching: 0 did only, 1 did then SIP, 2 SIP only", ignored: SIP }),

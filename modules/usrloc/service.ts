@@ -11,7 +11,7 @@ import { UL_CAPABILITY } from "./messages.ts";
 import type { PingingMode } from "./params.ts";
 import type { UsrlocReplication } from "./replication.ts";
 import {
-  GC_FOUND, GC_NOT_FOUND, GC_OLDER, NO_MATCH, ciFromContact, ciFromInfo,
+  GC_FOUND, GC_NOT_FOUND, GC_OLDER, NO_MATCH, ciFromContact, ciFromInfo, flat,
   type LocationStore, type Ucontact, type Udomain, type Urecord,
 } from "./store.ts";
 
@@ -76,14 +76,14 @@ export class UsrlocService implements UsrlocApi {
   private recordFor(d: Udomain, aor: string): Urecord {
     if (aor.length === 0) throw new TsipsError("TSIPS_ERR_MODULE", "usrloc: empty AoR", { module: "usrloc" });
     const h = coreHash(aor);
-    return d.getH(aor, h) ?? this.store.insertRecord(d, aor, "local", 0, 0, h);
+    return d.getH(aor, h) ?? this.store.insertRecord(d, flat(aor), "local", 0, 0, h);
   }
 
   insert(domain: string, aor: string, uri: string, info: ContactInfo, match?: CtMatch): UlContact {
     const d = this.dom(domain);
     const r = this.recordFor(d, aor);
     const cfg = this.store.cfg;
-    return this.store.insertContact(d, r, uri, ciFromInfo(info, cfg.flags, cfg.sockets, cfg.now()), match ?? NO_MATCH, "local");
+    return this.store.insertContact(d, r, flat(uri), ciFromInfo(info, cfg.flags, cfg.sockets, cfg.now()), match ?? NO_MATCH, "local");
   }
 
   private own(d: Udomain, aor: string, contact: UlContact): { r: Urecord; c: Ucontact } {
@@ -98,18 +98,18 @@ export class UsrlocService implements UsrlocApi {
     const cfg = this.store.cfg;
     const ci = ciFromContact(c);
     if (info.expires !== undefined) ci.expires = info.expires;
-    if (info.callid !== undefined) ci.callid = info.callid;
+    if (info.callid !== undefined) ci.callid = flat(info.callid);
     if (info.cseq !== undefined) ci.cseq = info.cseq;
     if (info.q !== undefined) ci.q = info.q;
     if (info.flags !== undefined) ci.flags = info.flags;
     if (info.cflags !== undefined) ci.cflags = typeof info.cflags === "string" ? cfg.flags.toMask(info.cflags) : info.cflags;
-    if (info.userAgent !== undefined) ci.userAgent = info.userAgent;
-    if (info.received !== undefined) ci.received = info.received;
-    if (info.path !== undefined) ci.path = info.path;
+    if (info.userAgent !== undefined) ci.userAgent = flat(info.userAgent);
+    if (info.received !== undefined) ci.received = flat(info.received);
+    if (info.path !== undefined) ci.path = flat(info.path);
     if (info.socket !== undefined) ci.socket = cfg.sockets.resolve(info.socket);
     if (info.methods !== undefined) ci.methods = info.methods;
     ci.lastModified = info.lastModified ?? cfg.now();
-    if (info.attr !== undefined) ci.attr = info.attr;
+    if (info.attr !== undefined) ci.attr = flat(info.attr);
     if (info.regId !== undefined) ci.regId = info.regId;
     if (info.kv !== undefined) {
       let t = "";

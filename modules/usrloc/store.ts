@@ -238,6 +238,22 @@ export const GC_SAME = -2;
 
 type Listener = (ev: UlChange) => void;
 
+/** Sink for `flat()`: keeps the number conversion from being optimized away. */
+let flatSink = 0;
+/**
+ * Flattens a string built by concatenation (a V8 cons-string tree costs several times the
+ * flat size): converting it to a number makes V8 flatten it in place, and the GC then drops
+ * the tree. Texts given through the API go through this before being stored (decoded texts
+ * are flat already).
+ */
+export function flat(s: string): string {
+  if (s.length > 12) flatSink ^= Number(s) | 0;
+  return s;
+}
+export function flatSinkValue(): number {
+  return flatSink;
+}
+
 const internStrings = new Map<string, string>();
 /** Interns short, repeated texts (User-Agent, socket); bounded so unique texts do not pile up. */
 export function intern(s: string): string {
@@ -621,8 +637,8 @@ export function ciFromInfo(info: ContactInfo, flags: BranchFlags, sockets: Socke
     hasId: false,
     idHi: 0,
     idLo: 0,
-    callid: info.callid,
-    userAgent: info.userAgent ?? "",
+    callid: flat(info.callid),
+    userAgent: flat(info.userAgent ?? ""),
     socket: info.socket ? sockets.resolve(info.socket) : "",
     expires: info.expires,
     q: info.q ?? -1,
@@ -631,10 +647,10 @@ export function ciFromInfo(info: ContactInfo, flags: BranchFlags, sockets: Socke
     cflags: typeof info.cflags === "string" ? flags.toMask(info.cflags) : (info.cflags ?? 0),
     methods: info.methods ?? ALL_METHODS,
     lastModified: info.lastModified ?? now,
-    path: info.path ?? "",
-    attr: info.attr ?? "",
-    received: info.received ?? "",
-    instance: info.instance ?? "",
+    path: flat(info.path ?? ""),
+    attr: flat(info.attr ?? ""),
+    received: flat(info.received ?? ""),
+    instance: flat(info.instance ?? ""),
     kv: info.kv ? kvSerialize(info.kv) : "",
     regId: info.regId ?? 0,
   };

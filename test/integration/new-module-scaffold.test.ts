@@ -5,7 +5,7 @@
  * relative imports and its own generated tests pass as generated.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import ts from "typescript";
@@ -100,12 +100,14 @@ describe("npm run new-module", () => {
     expect(() => scaffoldModule({ name: "rate_card", dir: inside })).toThrow(/not empty/);
     expect(() => scaffoldModule({ name: "Bad-Name" })).toThrow(/snake_case/);
     // The generated test file itself (in-process + two nodes), run by vitest as a user would.
-    // cwd = the module folder, so vitest does not pick up the repo's config (whose include
-    // patterns do not cover .tsips-run).
-    const t = spawnSync(process.execPath, [join(REPO, "node_modules/vitest/vitest.mjs"), "run", "--root", dir], {
-      cwd: dir, encoding: "utf8", timeout: 90_000, env: { ...process.env, FORCE_COLOR: "0", CI: "1" },
+    // The repo's vitest config (found upward from the folder) includes only test/ and
+    // modules/, so point vitest at a plain one.
+    const cfg = join(inside, "vitest.config.mjs");
+    writeFileSync(cfg, "export default { test: { include: ['**/*.test.ts'] } };\n");
+    const t = spawnSync(process.execPath, [join(REPO, "node_modules/vitest/vitest.mjs"), "run", "--root", dir, "--config", cfg], {
+      cwd: REPO, encoding: "utf8", timeout: 90_000, env: { ...process.env, FORCE_COLOR: "0", CI: "1" },
     });
-    expect(t.stdout + t.stderr).toMatch(/Tests\s+3 passed \(3\)/);
+    expect((t.stdout + t.stderr).replace(/\u001b\[[0-9;]*m/g, "")).toMatch(/Tests\s+4 passed \(4\)/);
     expect(t.status).toBe(0);
   }, 100_000);
 });

@@ -122,3 +122,29 @@ describe("profile definitions", () => {
     expect(() => checkProfileList("a/z")).toThrow(/Invalid letter/);
   });
 });
+
+describe("module definition", () => {
+  it("declares every 3.6.8 parameter, the statistics, the MI commands, and needs the clusterer only when replicating", async () => {
+    const mod = (await import("../../modules/dialog/index.ts")).default;
+    expect(mod.name).toBe("dialog");
+    const params = Object.keys(mod.params!);
+    for (const p of ["dialog_replication_cluster", "profile_replication_cluster", "replicate_profiles_timer", "replicate_profiles_check",
+      "replicate_profiles_buffer", "replicate_profiles_expire", "cluster_auto_sync", "hash_size", "default_timeout", "enable_stats",
+      "log_profile_hash_size", "rr_param", "options_ping_interval", "reinvite_ping_interval", "delete_delay", "dlg_extra_hdrs",
+      "dlg_match_mode", "race_condition_timeout", "db_url", "db_mode", "db_update_period", "db_flush_vals_profiles", "timer_bulk_del_no",
+      "table_name", "profiles_with_value", "profiles_no_value", "cachedb_url", "profile_value_prefix", "profile_no_value_prefix",
+      "profile_size_prefix", "profile_timeout", "call_id_column", "flags_column", "dlg_id_column"]) expect(params).toContain(p);
+    expect(mod.params!.db_url.ignored).toBeTruthy();
+    expect(mod.params!.dialog_replication_cluster.ignored).toBeUndefined();
+    expect(mod.params!.replicate_profiles_buffer.accept(60000)).toEqual({ error: expect.stringMatching(/at most 58981/) });
+    expect(mod.params!.rr_param.accept("x".repeat(33))).toEqual({ error: expect.stringMatching(/longer than 32/) });
+    expect(Object.keys(mod.stats!)).toEqual(["active_dialogs", "early_dialogs", "processed_dialogs", "expired_dialogs", "failed_dialogs",
+      "create_sent", "update_sent", "delete_sent", "create_recv", "update_recv", "delete_recv", "repl_dropped"]);
+    const when = mod.deps!.clusterer.when!;
+    expect(when({ dialog_replication_cluster: 0, profile_replication_cluster: 0 })).toBe(false);
+    expect(when({ dialog_replication_cluster: 1, profile_replication_cluster: 0 })).toBe(true);
+    expect(when({ dialog_replication_cluster: 0, profile_replication_cluster: 2 })).toBe(true);
+    expect(Object.keys(mod.mi!)).toEqual(expect.arrayContaining(["dlg_list", "dlg_list_ctx", "dlg_end_dlg", "profile_get_size", "profile_list_dlgs",
+      "list_all_profiles", "dlg_cluster_sync", "dlg_create", "dlg_set_state", "dlg_bench_create"]));
+  });
+});

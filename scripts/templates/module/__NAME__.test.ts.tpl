@@ -4,7 +4,7 @@
  * Run: __RUN_TESTS__
  */
 import { dirname, join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { BinPacket } from "__CORE__/index.ts";
 import { createTestHost, killAllNodes, LocalCluster, MiCallError, waitFor } from "__CORE__/testing/index.ts";
 import type { __PASCAL__Api } from "./api.ts";
@@ -18,13 +18,13 @@ describe("__NAME__ in one process", () => {
     const host = await createTestHost({ modules: [{ def: mod, params: { max_entries: 2 } }] });
     try {
       expect(await host.mi.run("__NAME___set", { key: "a", value: "1" })).toBe("OK");
-      expect(await host.mi.run("__NAME___get", { key: "a" })).toEqual({ key: "a", value: "1", sharing_tag: "" });
+      expect(await host.mi.run("__NAME___get", { key: "a" })).toEqual({ key: "a", value: "1", sharing_tag: "", expires_in: null });
       const api = host.api<__PASCAL__Api>("__NAME__");
       expect(api.set("b", "2")).toBe(true);
       expect(api.set("c", "3")).toBe("full");
       expect(await host.mi.run("__NAME___list")).toEqual({
         count: 2,
-        Entries: [{ key: "a", value: "1", sharing_tag: "" }, { key: "b", value: "2", sharing_tag: "" }],
+        Entries: [{ key: "a", value: "1", sharing_tag: "", expires_in: null }, { key: "b", value: "2", sharing_tag: "", expires_in: null }],
       });
       expect(await host.mi.run("__NAME___delete", { key: "a" })).toBe("OK");
       await expect(host.mi.run("__NAME___get", { key: "a" })).rejects.toMatchObject({ code: 404, message: "Entry not found" });
@@ -35,8 +35,27 @@ describe("__NAME__ in one process", () => {
     }
   });
 
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("expires an entry after its ttl", async () => {
+    const host = await createTestHost({ modules: [{ def: mod }] });
+    try {
+      expect(await host.mi.run("__NAME___set", { key: "session", value: "x", ttl: 30 })).toBe("OK");
+      const fresh = (await host.mi.run("__NAME___get", { key: "session" })) as { expires_in: number };
+      expect(fresh.expires_in).toBeGreaterThanOrEqual(29);
+      vi.useFakeTimers({ toFake: ["Date"] });
+      vi.setSystemTime(Date.now() + 31_000);
+      await expect(host.mi.run("__NAME___get", { key: "session" })).rejects.toMatchObject({ code: 404 });
+      expect(await host.mi.run("__NAME___list")).toEqual({ count: 0, Entries: [] });
+    } finally {
+      await host.stop();
+    }
+  });
+
   it("declares its messages once: what is encoded decodes to the same values", () => {
-    const entry = { key: "k", value: "v", tag: "vip" };
+    const entry = { key: "k", value: "v", tag: "vip", expires: 1_900_000_000 };
     const back = EntrySet.decode(BinPacket.parse(EntrySet.encode(entry).bytes()));
     expect(back).toEqual(entry);
     expect(SyncEntry.type).toBe(SYNC_PACKET_TYPE);
@@ -63,9 +82,11 @@ describe("__NAME__ on two nodes", () => {
           throw err;
         }
       };
-      // A change on node 1 shows up on node 2.
-      await cluster.mi(1, "__NAME___set", { key: "color", value: "blue" });
+      // A change on node 1 shows up on node 2, its ttl too.
+      await cluster.mi(1, "__NAME___set", { key: "color", value: "blue", ttl: 600 });
       await waitFor("node 2 to get color", async () => (await get(2, "color")) === "blue", 5_000);
+      const onNode2 = (await cluster.mi(2, "__NAME___get", { key: "color" })) as { expires_in: number };
+      expect(onNode2.expires_in).toBeGreaterThan(590);
 
       // An entry owned by tag "owner" can be changed only where the tag is active.
       await cluster.mi(1, "__NAME___set", { key: "lead", value: "node1", sharing_tag: "owner" });

@@ -3,7 +3,7 @@
  * `encode` and `decode` both come from the declaration, so sender and receiver cannot
  * disagree on the field order.
  */
-import { binStr, defineMessage } from "__CORE__/index.ts";
+import { binInt, binStr, defineMessage } from "__CORE__/index.ts";
 
 /** The capability name other nodes know this data by (like OpenSIPS's "dialog-dlg-repl"). */
 export const CAPABILITY = "__CAP__";
@@ -21,13 +21,19 @@ export const DATA_VERSION = 1;
  */
 export const SYNC_PACKET_TYPE = 101;
 
+/**
+ * The fields of one entry. `expires` is absolute (unix seconds, 0 = never), so every node
+ * expires the entry at the same moment without any packet (as usrloc does with contacts).
+ */
+const entryFields = [binStr("key"), binStr("value"), binStr("tag"), binInt("expires")] as const;
+
 /** An entry was created or changed on the sending node. */
 export const EntrySet = defineMessage({
   name: "ENTRY_SET",
   capability: CAPABILITY,
   type: 1,
   version: DATA_VERSION,
-  fields: [binStr("key"), binStr("value"), binStr("tag")],
+  fields: entryFields,
 });
 
 /** An entry was deleted on the sending node. */
@@ -45,7 +51,7 @@ export const SyncEntry = defineMessage({
   capability: CAPABILITY,
   type: SYNC_PACKET_TYPE,
   version: DATA_VERSION,
-  fields: [binStr("key"), binStr("value"), binStr("tag")],
+  fields: entryFields,
 });
 
 /** Every message, e.g. for `knownMessages.add(...)` so `scripts/bin-dump.ts` decodes them. */
