@@ -73,6 +73,28 @@ function jsonable(v: unknown): unknown {
   return v;
 }
 
+/**
+ * A clusterer SYNC carries chunks of a module's data (`int len | int 101010101 | data`);
+ * when the module declared its sync record as (capability, type 101), decode each chunk too.
+ */
+function decodeSyncChunks(fields: Record<string, unknown>, registry: MessageRegistry): Record<string, unknown> {
+  const { capability, data_version: version, chunks } = fields;
+  if (typeof capability !== "string" || typeof version !== "number" || !Array.isArray(chunks)) return fields;
+  const record = registry.find(capability, 101, version);
+  if (!record) return fields;
+  const decoded = chunks.map((c: unknown) => {
+    const hex = (c as { data?: unknown }).data;
+    if (typeof hex !== "string") return c;
+    try {
+      const pkt = BinPacket.init(capability, 101, version).appendBuffer(Buffer.from(hex, "hex"));
+      return { record: record.name, ...(jsonable(record.popFields(pkt, version)) as Record<string, unknown>) };
+    } catch (e) {
+      return { ...(c as object), error: (e as Error).message };
+    }
+  });
+  return { ...fields, chunks: decoded };
+}
+
 /** Decodes the header, ids and (when declared) the fields of one packet. Never throws. */
 export function decodePacket(bytes: Uint8Array, registry: MessageRegistry = knownMessages): Omit<DumpedPacket, "n" | "stream"> {
   let p: BinPacket;
@@ -118,7 +140,7 @@ export function decodePacket(bytes: Uint8Array, registry: MessageRegistry = know
       if (!best || (best.error && !r.error) || (!r.error && !best.error && best.rest.length > 0 && r.rest.length === 0)) best = r;
       if (!r.error && r.rest.length === 0) break;
     }
-    if (best!.fields) out.fields = best!.fields;
+    if (best!.fields) out.fields = decodeSyncChunks(best!.fields, registry);
     if (best!.error) out.error = best!.error;
     rest = best!.rest;
     if (!msg.isAccepted(p.version)) out.error = `version ${p.version} not accepted by ${msg.name} (accepts ${msg.accepts.join(", ")})${out.error ? `; ${out.error}` : ""}`;
