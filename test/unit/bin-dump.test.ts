@@ -200,3 +200,16 @@ describe("packet decoding", () => {
     expect(text[0]).toMatch(/^#1 t=\d+\.\d{6} 127\.0\.0\.1:\d+ > 127\.0\.0\.1:5602 {2}clusterer-internal PING \(type 0\) v1 len 46/);
   });
 });
+
+describe("bin-dump SYNC chunks", () => {
+  it("decodes each chunk of a dialog and a usrloc SYNC with the module's sync record", () => {
+    const hex = (f: string) => Buffer.from(readFileSync(new URL(`../../../shared/vectors/${f}`, import.meta.url), "utf8").trim(), "hex");
+    const dlg = decodePacket(hex("062-clusterer-extra-sync-dialog-n1-to-n2.hex"));
+    const dchunks = (dlg.fields as { chunks: { record: string; callid: string }[] }).chunks;
+    expect(dchunks.map((c) => [c.record, c.callid])).toEqual([["DLG_SYNC_CHUNK", "1-25523@127.0.0.1"]]);
+    const ul = decodePacket(hex("061-clusterer-extra-sync-usrloc-n1-to-n2.hex"));
+    const uchunks = (ul.fields as { chunks: { chunk: { kind: string; record: { aor: string } } }[] }).chunks;
+    expect(uchunks.length).toBeGreaterThan(1);
+    expect(uchunks[0]!.chunk).toMatchObject({ kind: "aor", record: { aor: "dave2" } });
+  });
+});
