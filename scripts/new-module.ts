@@ -76,7 +76,7 @@ export function scaffoldModule(o: ScaffoldOptions): ScaffoldResult {
   const soPath = join(parent, `${o.name}.so`);
   const loadmodule = insideRepo && parent === join(REPO, "modules") ? `${o.name}.so` : soPath;
   const testCommand = insideRepo
-    ? `npx vitest run ${spec(relative(REPO, join(target, `${o.name}.test.ts`)))}`
+    ? `npx vitest run ${relative(REPO, join(target, `${o.name}.test.ts`)).split(sep).join("/")}`
     : `cd ${REPO} && npx vitest run --root ${target}`;
   const vars: Record<string, string> = {
     __NAME__: o.name,

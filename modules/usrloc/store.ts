@@ -250,9 +250,6 @@ export function flat(s: string): string {
   if (s.length > 12) flatSink ^= Number(s) | 0;
   return s;
 }
-export function flatSinkValue(): number {
-  return flatSink;
-}
 
 const internStrings = new Map<string, string>();
 /** Interns short, repeated texts (User-Agent, socket); bounded so unique texts do not pile up. */
