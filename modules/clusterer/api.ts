@@ -40,7 +40,10 @@ export interface CapabilityRegistration {
   onPacket(packet: BinPacket, type: number, srcNodeId: number): void;
   /** May return a promise: the sync reply (SYNC_END) waits for it after a `sync-request`. */
   onEvent?(ev: ClusterEvent): void | Promise<void>;
-  /** Request a sync from a donor at startup (the capability starts "not synced"). */
+  /**
+   * The capability needs a sync at startup: it starts "not synced" (OpenSIPS `startup_sync`).
+   * As in OpenSIPS, the module still asks for it with `requestSync` (usually at the end of init).
+   */
   startupSync?: boolean;
   /** Which nodes may donate (default any). */
   syncCond?: NodeMatchOp;

@@ -478,9 +478,13 @@ export class Engine {
 
   /** Immediate probing ping on an Up link (kept Up until the ping is known to have failed). */
   private probe(c: ClusterRec, n: NodeRec, reason: string | undefined): void {
+    const now = this.env.now();
+    // One probe per ping_timeout: a peer that accepts and resets every connection must not
+    // turn each close into another connect (a reconnect storm); the probe in flight decides.
+    if (n.pendingPing && now - n.lastFastProbe < this.fsmTimers.pingTimeout) return;
+    n.lastFastProbe = now;
     this.log.info({ cluster: c.clusterId, node: n.nodeId, reason }, `connection to node ${n.nodeId} lost, probing it now`);
     this.stat("fast_probes");
-    const now = this.env.now();
     const sent = this.sendPing(c, n, 1);
     n.lastPing = now;
     n.lastPingOk = sent;

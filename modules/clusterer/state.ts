@@ -90,6 +90,8 @@ export class NodeRec {
   lastPingOk = false;
   retryCounter = 0;
   pendingPing: PendingPing | undefined;
+  /** When the last fast probe (tsips) was sent; 0 = never. */
+  lastFastProbe = 0;
   /** Learned adjacency (newest first), never contains the local node. */
   adjacency: number[] = [];
   ls: SeqPair = freshPair();

@@ -37,7 +37,6 @@ export function compileMessage<const F extends readonly FieldDef[]>(decl: BinMes
     }
     keys.push(`${key}: v${i}`);
   });
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the declaration's own field list
   const popFields = (new Function("F", `return function popFields(p, version) {\n${pop}return { ${keys.join(", ")} };\n}`) as PopFn)(fields);
   const pushFields = (new Function("F", `return function pushFields(p, v, version) {\n${push}}`) as PushFn)(fields);
   const accepts = decl.accepts;

@@ -38,6 +38,7 @@ export const CT_MATCH_PARAMS = 2;
 
 // ── codecs for values inside str fields ──────────────────────────────────
 
+// The raw codecs return a shared scratch buffer: `strAs` pushes it (a copy) right away.
 const scratch8 = Buffer.alloc(8);
 const scratch4 = Buffer.alloc(4);
 

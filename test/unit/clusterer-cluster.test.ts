@@ -55,6 +55,18 @@ describe("clusterer in-process", () => {
     expect(a!.node(2).linkState).toBe(LS.DOWN);
   });
 
+  it("a peer that resets connection after connection gets one fast probe per ping_timeout", () => {
+    const net = new FakeNet();
+    const [a] = mesh(net, [1, 2]);
+    net.advance(2000);
+    for (let i = 0; i < 50; i++) a!.peerEvent({ kind: "down", host: "127.0.0.1", port: 5602, outbound: true, reason: "ECONNRESET" });
+    expect(a!.stat("fast_probes")).toBe(1);
+    net.advance(1500);
+    a!.peerEvent({ kind: "down", host: "127.0.0.1", port: 5602, outbound: true, reason: "ECONNRESET" });
+    expect(a!.stat("fast_probes")).toBe(2);
+    expect(a!.node(2).linkState).toBe(LS.UP);
+  });
+
   it("a silent failure is detected by the state machine (missing pongs)", () => {
     const net = new FakeNet();
     const [a] = mesh(net, [1, 2]);
