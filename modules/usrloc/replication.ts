@@ -52,7 +52,6 @@ export class UsrlocReplication implements ReplicationSink {
   private readonly found: { c: Ucontact | null } = { c: null };
   /** The AoR the last AoR insert created (the next contact insert is usually for it). */
   private lastRecord: Urecord | undefined;
-  private lastDomain: Udomain | undefined;
   private readonly scratch: UcontactInsertRec = {
     domain: "", aor: "", contact: "", contactId: 0n, callid: "", userAgent: "", path: "", attr: "", received: "",
     instance: "", expires: 0, q: 0, socket: "", cseq: 0, flags: 0, cflags: "", cflagsBits: 0, methods: 0,
@@ -277,7 +276,6 @@ export class UsrlocReplication implements ReplicationSink {
     if (d.getH(rec.aor, h)) return;
     const r = this.store.insertRecord(d, rec.aor, origin, rec.label, rec.nextClabel, h);
     this.lastRecord = r;
-    this.lastDomain = d;
     if (version >= 5 && rec.kv.length > 0) {
       const o = kvParse(rec.kv);
       if (o) r.kvJson = kvSerialize(o);
@@ -322,11 +320,10 @@ export class UsrlocReplication implements ReplicationSink {
     const ci = this.ciFrom(rec, version);
     const clabel = ci.idLo & CLABEL_MASK;
     const store = this.store;
-    // In a sync the contact chunks follow their AoR's chunk: reuse that record.
+    // In a sync the contact chunks follow their AoR's chunk: reuse its hash.
     const last = this.lastRecord;
-    let r = last && last.aor === rec.aor && this.lastDomain === d && d.getH(rec.aor, last.aorhash) === last ? last : undefined;
-    const h = r ? r.aorhash : coreHash(rec.aor);
-    r ??= d.getH(rec.aor, h);
+    const h = last && last.aor === rec.aor ? last.aorhash : coreHash(rec.aor);
+    let r = d.getH(rec.aor, h);
     if (!r) {
       if (origin !== "sync") this.opts.log.info(`failed to fetch local urecord - creating new one (ci: '${rec.callid}')`);
       r = store.insertRecord(d, rec.aor, origin, rlabelOf(ci), 0, h);
