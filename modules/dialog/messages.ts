@@ -75,21 +75,11 @@ export const DLG_RECORD_FIELDS = [
   binStr("onHangupRoute"), // 35
 ] as const;
 
-/**
- * A decoder derived from a field list that builds the record as one object literal (a fixed
- * shape V8 handles fast), calling each field's own `pop` in order: the same declaration,
- * about 2x faster than the generic `popFields` on the 35-field record (the receive path of
- * every CREATED/UPDATED and sync chunk). Fields must not be version-conditional.
- */
-export function compilePop<F extends readonly FieldDef[]>(fields: F): (p: BinPacket) => MessageValues<F> {
-  if (fields.some((f) => f.when)) throw new Error("compilePop: version-conditional fields are not supported");
-  const body = fields.map((f, i) => `${JSON.stringify(f.name)}: F[${i}].pop(p)`).join(",\n");
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  return new Function("F", `"use strict"; return function popRecord(p) { return {\n${body}\n}; };`)(fields) as (p: BinPacket) => MessageValues<F>;
-}
 
 /** Decodes the 35-field record from the packet's front pointer (version already checked). */
-export const popDlgRecord = compilePop(DLG_RECORD_FIELDS);
+export function popDlgRecord(p: BinPacket): MessageValues<typeof DLG_RECORD_FIELDS> {
+  return DlgCreated.popFields(p, DLG_BIN_V4);
+}
 
 /** CREATED (type 1): a confirmed dialog. */
 export const DlgCreated = defineMessage({

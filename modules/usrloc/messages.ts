@@ -9,7 +9,6 @@
  * lengths and a str of another length is rejected as malformed.
  */
 import { TsipsError } from "../../core/errors.ts";
-import { compileMessage } from "./compile.ts";
 import type { BinPacket } from "../../core/bin/packet.ts";
 import {
   defineMessage, int, str, strAs, custom,
@@ -204,17 +203,8 @@ export type UcontactInsertRec = MessageValues<typeof UcontactInsert.fields>;
 export type UcontactUpdateRec = MessageValues<typeof UcontactUpdate.fields>;
 export type UcontactDeleteRec = MessageValues<typeof UcontactDelete.fields>;
 
-/**
- * The same declarations compiled to straight-line encode/decode (compile.ts): what the
- * replication hot path uses.
- */
-export const Fast = {
-  UrecordInsert: compileMessage(UrecordInsert),
-  UrecordDelete: compileMessage(UrecordDelete),
-  UcontactInsert: compileMessage(UcontactInsert),
-  UcontactUpdate: compileMessage(UcontactUpdate),
-  UcontactDelete: compileMessage(UcontactDelete),
-};
+/** The five replication messages by name (declarations compile to straight-line code in core/bin/schema.ts). */
+export const UlMessages = { UrecordInsert, UrecordDelete, UcontactInsert, UcontactUpdate, UcontactDelete };
 
 // ── sync chunks (type 101) ───────────────────────────────────────────────
 
@@ -231,17 +221,17 @@ function syncChunkMessage(version: number) {
         push(p, c) {
           if (c.kind === "aor") {
             p.pushInt(0);
-            Fast.UrecordInsert.pushFields(p, c.record, version);
+            UlMessages.UrecordInsert.pushFields(p, c.record, version);
           } else {
             p.pushInt(1);
-            Fast.UcontactInsert.pushFields(p, c.record, version);
+            UlMessages.UcontactInsert.pushFields(p, c.record, version);
           }
         },
         pop(p) {
           const isContact = p.popInt();
           return isContact
-            ? { kind: "contact", record: Fast.UcontactInsert.popFields(p, version) }
-            : { kind: "aor", record: Fast.UrecordInsert.popFields(p, version) };
+            ? { kind: "contact", record: UlMessages.UcontactInsert.popFields(p, version) }
+            : { kind: "aor", record: UlMessages.UrecordInsert.popFields(p, version) };
         },
         absent: { kind: "aor", record: { domain: "", aor: "", label: 0, nextClabel: 0, kv: "" } },
       }),
@@ -260,8 +250,8 @@ export function syncChunkFor(dataVersion: number): UlSyncChunkMessage | undefine
   return UlSyncChunks.find((m) => m.version === dataVersion);
 }
 
-/** Compiled sync chunk declarations by data_version. */
-export const FastSyncChunks = new Map(UlSyncChunks.map((m) => [m.version, compileMessage(m)] as const));
+/** Sync chunk declarations by data_version. */
+export const SyncChunksByVersion = new Map(UlSyncChunks.map((m) => [m.version, m] as const));
 
 /** Every usrloc declaration (for the shared registry used by bin-dump). */
 export const usrlocMessages: BinMessage<readonly FieldDef[]>[] = [

@@ -13,7 +13,7 @@ import { kvCanonical, kvParse, kvSerialize } from "./kv.ts";
 import {
   UL_CAPABILITY, UL_BIN_VERSION, UL_SYNC_PACKET_TYPE,
   REPL_URECORD_INSERT, REPL_URECORD_DELETE, REPL_UCONTACT_INSERT, REPL_UCONTACT_UPDATE, REPL_UCONTACT_DELETE,
-  Fast, FastSyncChunks,
+  UlMessages, SyncChunksByVersion,
   type CtMatch, type UcontactInsertRec, type UcontactUpdateRec, type UcontactDeleteRec, type UrecordInsertRec,
   type UrecordDeleteRec, type SyncChunk,
 } from "./messages.ts";
@@ -103,26 +103,26 @@ export class UsrlocReplication implements ReplicationSink {
   }
 
   aorInsert(d: Udomain, r: Urecord): void {
-    this.send(Fast.UrecordInsert.encode(aorValues(d, r)), "urecord insert");
+    this.send(UlMessages.UrecordInsert.encode(aorValues(d, r)), "urecord insert");
   }
 
   aorDelete(d: Udomain, r: Urecord): void {
-    this.send(Fast.UrecordDelete.encode({ domain: d.name, aor: r.aor }), "urecord delete");
+    this.send(UlMessages.UrecordDelete.encode({ domain: d.name, aor: r.aor }), "urecord delete");
   }
 
   contactInsert(d: Udomain, r: Urecord, c: Ucontact, match: CtMatch): void {
     if (!this.opts.contactRepl) return;
-    this.send(Fast.UcontactInsert.encode(this.contactValues(d, r, c, match)), "ucontact insert");
+    this.send(UlMessages.UcontactInsert.encode(this.contactValues(d, r, c, match)), "ucontact insert");
   }
 
   contactUpdate(d: Udomain, r: Urecord, c: Ucontact, match: CtMatch): void {
     if (!this.opts.contactRepl) return;
-    this.send(Fast.UcontactUpdate.encode(this.contactValues(d, r, c, match)), "ucontact update");
+    this.send(UlMessages.UcontactUpdate.encode(this.contactValues(d, r, c, match)), "ucontact update");
   }
 
   contactDelete(d: Udomain, r: Urecord, c: Ucontact, match: CtMatch): void {
     if (!this.opts.contactRepl) return;
-    this.send(Fast.UcontactDelete.encode({ domain: d.name, aor: r.aor, contact: c.uri, callid: c.callid, cseq: c.cseq, match }),
+    this.send(UlMessages.UcontactDelete.encode({ domain: d.name, aor: r.aor, contact: c.uri, callid: c.callid, cseq: c.cseq, match }),
       "ucontact delete");
   }
 
@@ -164,7 +164,7 @@ export class UsrlocReplication implements ReplicationSink {
    * ones and expired contacts included) one AoR chunk, then one chunk per contact.
    */
   pushSync(nodeId: number): number {
-    const chunk = FastSyncChunks.get(UL_BIN_VERSION)!;
+    const chunk = SyncChunksByVersion.get(UL_BIN_VERSION)!;
     const cl = this.cl;
     const cid = this.opts.clusterId;
     let n = 0;
@@ -214,19 +214,19 @@ export class UsrlocReplication implements ReplicationSink {
     try {
       switch (type) {
         case REPL_URECORD_INSERT:
-          this.recvUrecordInsert(Fast.UrecordInsert.decode(pkt), version, "replicated");
+          this.recvUrecordInsert(UlMessages.UrecordInsert.decode(pkt), version, "replicated");
           break;
         case REPL_URECORD_DELETE:
-          this.recvUrecordDelete(Fast.UrecordDelete.decode(pkt));
+          this.recvUrecordDelete(UlMessages.UrecordDelete.decode(pkt));
           break;
         case REPL_UCONTACT_INSERT:
-          this.recvUcontactInsert(Fast.UcontactInsert.decode(pkt), version, "replicated");
+          this.recvUcontactInsert(UlMessages.UcontactInsert.decode(pkt), version, "replicated");
           break;
         case REPL_UCONTACT_UPDATE:
-          this.recvUcontactUpdate(Fast.UcontactUpdate.decode(pkt), version);
+          this.recvUcontactUpdate(UlMessages.UcontactUpdate.decode(pkt), version);
           break;
         case REPL_UCONTACT_DELETE:
-          this.recvUcontactDelete(Fast.UcontactDelete.decode(pkt));
+          this.recvUcontactDelete(UlMessages.UcontactDelete.decode(pkt));
           break;
         case UL_SYNC_PACKET_TYPE:
           this.recvSync(pkt, version, src);
@@ -249,7 +249,7 @@ export class UsrlocReplication implements ReplicationSink {
 
   /** Type 101: one AoR or contact per chunk; a bad chunk is skipped, the others applied. */
   private recvSync(pkt: BinPacket, version: number, src: number): void {
-    const decl = FastSyncChunks.get(version)!;
+    const decl = SyncChunksByVersion.get(version)!;
     while (this.cl.syncChunkIter(pkt)) {
       try {
         const { chunk } = decl.popFields(pkt, version);
