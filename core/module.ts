@@ -177,7 +177,10 @@ export interface ModuleDef<P extends ParamsSpec, D extends DepsSpec, S extends s
   params?: P;
   deps?: D;
   stats?: Record<S, StatDecl>;
-  /** MI commands; handlers receive what init returned. */
+  /**
+   * MI commands; handlers receive what init returned. Write `mi` after `init`: TypeScript
+   * infers the API type left to right, so handlers declared first would see `void`.
+   */
   mi?: Record<string, MiCommandDecl<NoInfer<A>>>;
   /**
    * Starts the module. What it returns is the module's API: dependents get it as

@@ -18,7 +18,7 @@ const kvParams = {
 
 type KvStat = "keys" | "repl_sent" | "repl_received" | "repl_dropped";
 
-export default defineModule<typeof kvParams, typeof kvDeps, KvStat, KvStore>({
+export default defineModule({
   name: "kv_store",
   version: "1.0.0",
   doc: "a replicated key/value map (clusterer test and example module)",
@@ -29,6 +29,18 @@ export default defineModule<typeof kvParams, typeof kvDeps, KvStat, KvStore>({
     repl_sent: { kind: "counter", doc: "replication packets sent" },
     repl_received: { kind: "counter", doc: "replication packets and sync chunks applied" },
     repl_dropped: { kind: "counter", doc: "replication packets dropped" },
+  },
+  init(ctx) {
+    const p = ctx.params;
+    const cl = p.cluster_id > 0 && ctx.deps.clusterer ? { api: ctx.deps.clusterer, clusterId: p.cluster_id } : undefined;
+    const kv = new KvStore(cl, ctx.log, {
+      replSent: () => ctx.stats.inc("repl_sent"),
+      replReceived: (n = 1) => ctx.stats.inc("repl_received", n),
+      replDropped: () => ctx.stats.inc("repl_dropped"),
+    });
+    ctx.stats.gauge("keys", () => kv.map.size);
+    kv.start(p.startup_sync !== 0);
+    return kv;
   },
   mi: {
     kv_set: {
@@ -74,17 +86,5 @@ export default defineModule<typeof kvParams, typeof kvDeps, KvStat, KvStore>({
         return { loaded, count: kv.map.size };
       },
     },
-  },
-  init(ctx) {
-    const p = ctx.params;
-    const cl = p.cluster_id > 0 && ctx.deps.clusterer ? { api: ctx.deps.clusterer, clusterId: p.cluster_id } : undefined;
-    const kv = new KvStore(cl, ctx.log, {
-      replSent: () => ctx.stats.inc("repl_sent"),
-      replReceived: (n = 1) => ctx.stats.inc("repl_received", n),
-      replDropped: () => ctx.stats.inc("repl_dropped"),
-    });
-    ctx.stats.gauge("keys", () => kv.map.size);
-    kv.start(p.startup_sync !== 0);
-    return kv;
   },
 });
