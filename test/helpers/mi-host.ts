@@ -1,18 +1,17 @@
 /**
- * A hand-built node for MI tests (until core/testing/host.ts lands): hooks, statistics,
- * the MI registry with the core commands, and `start(module, params)` that builds a
- * ModuleContext the way the loader does and runs the module's init.
+ * A node for MI tests: hooks, statistics, the MI registry with the core commands (against a
+ * recording core host), and `start(module, params)` that runs one module through the
+ * loader's lifecycle (typed param values, deps bound to modules already started).
  */
-import { BinCore } from "../../core/bin/dispatch.ts";
-import { tapView } from "../../core/hook-ownership.ts";
 import { createHooks, type CoreHooks } from "../../core/hooks.ts";
 import { silentLogger, type TsipsLogger } from "../../core/log.ts";
 import { registerCoreCommands, type MiCoreHost } from "../../core/mi/core-commands.ts";
 import { createMiHost } from "../../core/mi/host.ts";
 import { MiRegistry } from "../../core/mi/registry.ts";
-import type { MiCommandDecl, MiHost } from "../../core/mi/types.ts";
-import type { DepsSpec, ModuleContext, ParamsSpec, TsipsModule } from "../../core/module.ts";
-import { moduleStats, StatsRegistry, type StatDecl } from "../../core/stats.ts";
+import type { MiHost } from "../../core/mi/types.ts";
+import type { DepsSpec, ParamsSpec, TsipsModule } from "../../core/module.ts";
+import { ModuleRuntime } from "../../core/loader/lifecycle.ts";
+import { StatsRegistry } from "../../core/stats.ts";
 
 export interface TestCoreHost extends MiCoreHost {
   logLevel: number;
@@ -64,46 +63,26 @@ export function createMiTestNode(opts: { startedAt?: number; log?: TsipsLogger }
     log,
   };
   registerCoreCommands(registry, core);
-  const bin = new BinCore(hooks, log, stats);
-  const listeners: string[] = [];
-  const started: { name: string; mod: TsipsModule<ParamsSpec, DepsSpec, string, unknown>; ctx: ModuleContext<ParamsSpec, DepsSpec, string>; api: unknown; open: { v: boolean } }[] = [];
+  // The real loader lifecycle (ctx built as for any node), started one module at a time.
+  const runtime = new ModuleRuntime({
+    hooks, log, stats,
+    mi: { ...mi, register: (m, n, d, a) => registry.register(m, n, d, a), unregisterModule: (m) => registry.unregisterModule(m) },
+    info: { version: "0.1.0", cfgFile: "test.cfg", sockets: [], globals: new Map(), startedAt: core.startedAt },
+  });
+  let order = 0;
 
   return {
-    hooks, stats, registry, mi, core, log, listeners,
+    hooks, stats, registry, mi, core, log, listeners: runtime.listeners,
     async start<A>(mod: TsipsModule<ParamsSpec, DepsSpec, string, A>, params: Record<string, unknown> = {}): Promise<A> {
       const values: Record<string, unknown> = {};
       for (const [k, spec] of Object.entries(mod.params ?? {})) values[k] = spec.default;
       Object.assign(values, params);
-      const deps: Record<string, unknown> = {};
-      for (const [key, dep] of Object.entries(mod.deps ?? {})) deps[key] = started.find((s) => s.name === dep.module)?.api;
-      const open = { v: true };
-      const ctx = {
-        name: mod.name,
-        params: values,
-        deps,
-        hooks: tapView(hooks, mod.name, () => open.v),
-        bin: bin.forModule(mod.name, () => open.v),
-        log: log.child({ module: mod.name }) as TsipsLogger,
-        stats: moduleStats(stats, mod.name, (mod.stats ?? {}) as Record<string, StatDecl>),
-        statsRegistry: stats,
-        core: { version: "0.1.0", cfgFile: "test.cfg", sockets: [], globals: new Map(), startedAt: core.startedAt },
-        mi,
-        events: { raise: () => {} },
-        listening: (desc: string) => void listeners.push(desc),
-        isRunning: () => open.v,
-      } as unknown as ModuleContext<ParamsSpec, DepsSpec, string>;
-      const api = (await mod.init?.(ctx)) as A;
-      registry.registerAll(mod.name, (mod.mi ?? {}) as Record<string, MiCommandDecl<A>>, api);
-      started.push({ name: mod.name, mod: mod as TsipsModule<ParamsSpec, DepsSpec, string, unknown>, ctx, api, open });
-      return api;
+      const bindings = new Map<string, string>();
+      for (const [key, dep] of Object.entries(mod.deps ?? {})) if (runtime.api(dep.module) !== undefined) bindings.set(key, dep.module);
+      const loaded = { name: mod.name, def: mod as TsipsModule, order: order++, loc: { file: "test.cfg", line: 0, col: 0 }, file: "<test>" };
+      await runtime.start([loaded], [mod.name], new Map([[mod.name, values]]), new Map([[mod.name, bindings]]));
+      return runtime.api(mod.name) as A;
     },
-    async stop() {
-      while (started.length > 0) {
-        const s = started.pop()!;
-        s.open.v = false;
-        registry.unregisterModule(s.name);
-        await s.mod.destroy?.(s.ctx, s.api);
-      }
-    },
+    stop: () => runtime.stop("test node stopped"),
   };
 }

@@ -264,9 +264,9 @@ describe("httpd module", () => {
     expect(() => server.mount("/mi/", () => {}, { module: "other" })).toThrow(/already mounted by mi_http/);
   });
 
-  it("fails init with TSIPS_ERR_LISTEN when the port is taken", async () => {
+  it("fails init with TSIPS_ERR_LISTEN (as the cause of TSIPS_ERR_MOD_INIT) when the port is taken", async () => {
     const n = createMiTestNode();
-    await expect(n.start(httpd, { port })).rejects.toMatchObject({ code: "TSIPS_ERR_LISTEN" });
+    await expect(n.start(httpd, { port })).rejects.toMatchObject({ code: "TSIPS_ERR_MOD_INIT", module: "httpd", cause: { code: "TSIPS_ERR_LISTEN" } });
   });
 
   it("serves HTTPS with tls_cert_file and tls_key_file", async () => {
