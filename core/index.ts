@@ -13,6 +13,7 @@ export type { BinHeader } from "./bin/packet.ts";
 export { defineMessage, int as binInt, str as binStr, bytes as binBytes, strAs as binStrAs, intList as binIntList, custom as binCustom, MessageRegistry } from "./bin/schema.ts";
 export type { BinMessage, FieldDef, MessageValues } from "./bin/schema.ts";
 export type { BinApi, BinCallback } from "./bin/dispatch.ts";
+export { BinFramer, BinFramingError } from "./bin/framer.ts";
 export { createVersionGuard } from "./bin/version-guard.ts";
 export type { VersionGuard, VersionedMessage } from "./bin/version-guard.ts";
 export type { BinSource, BinReceiveCtx, BinSendStatus, BinPeerEvent, CoreHooks, EventCtx } from "./hooks.ts";

@@ -3,7 +3,7 @@
  * struct `load_clusterer`). Consumers declare `need<ClustererApi>("clusterer")` and get
  * it as `ctx.deps.clusterer`; they `import type` from this file only.
  */
-import type { BinPacket } from "../../core/bin/packet.ts";
+import type { BinPacket } from "../../core/index.ts";
 import type { Engine } from "./engine.ts";
 import { linkStateLabel } from "./state.ts";
 import { nextHop } from "./topology.ts";

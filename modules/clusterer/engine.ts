@@ -4,11 +4,7 @@
  * fast-failure probe. Socket-free: everything outside goes through `ClustererEnv`, so unit
  * tests drive it with a fake clock and a loopback BIN.
  */
-import type { BinPacket } from "../../core/bin/packet.ts";
-import type { BinReceiveCtx, BinPeerEvent, BinSendStatus } from "../../core/hooks.ts";
-import type { TsipsLogger } from "../../core/log.ts";
-import type { JsonValue } from "../../core/mi/types.ts";
-import { TsipsError } from "../../core/errors.ts";
+import { type BinPacket, type BinReceiveCtx, type BinPeerEvent, type BinSendStatus, type TsipsLogger, type JsonValue, TsipsError } from "../../core/index.ts";
 import {
   CLUSTERER_CURR_DISABLED, CLUSTERER_DEST_DOWN, CLUSTERER_SEND_ERR, CLUSTERER_SEND_SUCCESS,
   type ClusterEvent, type ClusterSendResult, type NodeMatchOp,

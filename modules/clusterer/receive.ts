@@ -3,8 +3,7 @@
  * (§5.1–§5.14). Drops are logged at debug level and counted by reason
  * (`clusterer:dropped_*` statistics).
  */
-import type { BinPacket } from "../../core/bin/packet.ts";
-import type { BinSource } from "../../core/hooks.ts";
+import type { BinPacket, BinSource } from "../../core/index.ts";
 import { normalizeHost, type Engine } from "./engine.ts";
 import { onPong } from "./link-fsm.ts";
 import {

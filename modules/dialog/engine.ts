@@ -9,8 +9,7 @@
  */
 import { randomFillSync } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import type { BinPacket, MessageValues, TsipsLogger } from "../../core/index.ts";
-import { BinPacket as Packet, TsipsError } from "../../core/index.ts";
+import { type BinPacket, type MessageValues, type TsipsLogger, BinPacket as Packet, TsipsError, createVersionGuard, type VersionGuard, type SocketDef } from "../../core/index.ts";
 import type { ClusterEvent, ClustererApi } from "../clusterer/api.ts";
 import type {
   CreateDialogOptions, DialogApi, DialogCounts, DialogEvent, DialogEventKind, DialogInfo, DialogRef, DlgStateNum, ProfileInfo,
@@ -18,7 +17,7 @@ import type {
 import { coreHash } from "./core-hash.ts";
 import { parseDid } from "./did.ts";
 import {
-  DLG_BIN_V4, DLG_RECORD_FIELDS, DLG_REPL_CAP, DLG_SYNC_TYPE, DlgCseq, DlgDeleted, DlgProfile, DlgSyncChunk,
+  DIALOG_MESSAGES_BY_TYPE, DLG_BIN_V4, DLG_RECORD_FIELDS, DLG_REPL_CAP, DLG_SYNC_TYPE, DlgCseq, DlgDeleted, DlgProfile, DlgSyncChunk,
   DlgValue, popDlgRecord, PROF_REPL_CAP, REPLICATION_DLG_CREATED, REPLICATION_DLG_CSEQ, REPLICATION_DLG_DELETED, REPLICATION_DLG_PROFILE,
   REPLICATION_DLG_UPDATED, REPLICATION_DLG_VALUE, pushProfileRecord, type ProfileCounterRecord, type ReplValue,
 } from "./messages.ts";
@@ -29,7 +28,6 @@ import {
   SHTAG_VALUE_NAME, TimerWheel, type DialogOrigin,
 } from "./store.ts";
 import { parseProfiles, parseValues, serializeProfiles, serializeValues, type DlgValue as Val } from "./vals.ts";
-import type { SocketDef } from "../../core/index.ts";
 
 /** The modparams the engine uses (already validated; `hash_size` already a power of two). */
 export interface DialogEngineParams {
@@ -112,6 +110,7 @@ export class DialogEngine implements DialogApi {
   private readonly now: () => number;
   private readonly wheel: TimerWheel;
   private readonly st: Record<DialogStatName, Counter>;
+  private readonly versionGuard: VersionGuard;
   private early = 0;
   private active = 0;
   /** Tag state cache (clusterer shtagGet), invalidated by the clusterer's change callbacks. */
@@ -143,6 +142,7 @@ export class DialogEngine implements DialogApi {
     const st = {} as Record<DialogStatName, Counter>;
     for (const n of DIALOG_STAT_NAMES) st[n] = o.stats?.[n] ?? NOOP;
     this.st = st;
+    this.versionGuard = createVersionGuard(this.log, st.repl_dropped);
     this.profilesTable = new ProfileTable({
       buckets: 2 ** o.params.log_profile_hash_size,
       binEnabled: this.profRepl,
@@ -745,31 +745,15 @@ export class DialogEngine implements DialogApi {
   onDialogPacket(pkt: BinPacket, type: number, src: number): void {
     const v = pkt.version;
     try {
-      switch (type) {
-        case REPLICATION_DLG_CREATED:
-        case REPLICATION_DLG_UPDATED:
-        case REPLICATION_DLG_DELETED:
-        case REPLICATION_DLG_CSEQ:
-        case DLG_SYNC_TYPE:
-          if (v !== 3 && v !== 4) {
-            this.st.repl_dropped.inc();
-            this.log.info(`discarding packet type ${type}, ver ${v}: need ver 4`);
-            return;
-          }
-          break;
-        case REPLICATION_DLG_VALUE:
-          if (v !== 4) {
-            this.st.repl_dropped.inc();
-            this.log.info(`discarding packet type ${type}, ver ${v}: need ver 4`);
-            return;
-          }
-          break;
-        default:
-          this.st.repl_dropped.inc();
-          this.log.warn(`Invalid dialog binary packet command: ${type} (from node: ${src} in cluster: ${this.params.dialog_replication_cluster})`);
-          this.log.error("Failed to process a binary packet!");
-          return;
+      const msg = DIALOG_MESSAGES_BY_TYPE.get(type);
+      if (!msg) {
+        this.st.repl_dropped.inc();
+        this.log.warn(`Invalid dialog binary packet command: ${type} (from node: ${src} in cluster: ${this.params.dialog_replication_cluster})`);
+        this.log.error("Failed to process a binary packet!");
+        return;
       }
+      // Versions 3 and 4 (VALUE: 4 only), as receive_dlg_repl; dropped, counted, logged once per version.
+      if (!this.versionGuard.check(pkt, msg)) return;
       let ok = true;
       switch (type) {
         case REPLICATION_DLG_CREATED:

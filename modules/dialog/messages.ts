@@ -6,7 +6,7 @@
  * The 35-field dialog record (§3) is one field list, `DLG_RECORD_FIELDS`, shared by
  * CREATED, UPDATED and the sync chunk.
  */
-import { binCustom, binInt, binStr, defineMessage, type BinPacket, type FieldDef, type MessageValues } from "../../core/index.ts";
+import { binCustom, binInt, binStr, defineMessage, type BinPacket, type FieldDef, type MessageValues, type VersionedMessage } from "../../core/index.ts";
 
 export const DLG_REPL_CAP = "dialog-dlg-repl";
 export const PROF_REPL_CAP = "dialog-prof-repl";
@@ -138,6 +138,13 @@ export const DlgValue = defineMessage({
   name: "DLG_VALUE", capability: DLG_REPL_CAP, type: REPLICATION_DLG_VALUE, version: DLG_BIN_V4, accepts: [DLG_BIN_V4],
   fields: [binStr("callid"), uint("hId"), binStr("name"), replValue] as const,
 });
+
+/** The `dialog-dlg-repl` declarations by packet type (receive dispatch and version checks). */
+export const DIALOG_MESSAGES_BY_TYPE: ReadonlyMap<number, VersionedMessage> =
+  new Map<number, VersionedMessage>([
+    [REPLICATION_DLG_CREATED, DlgCreated], [REPLICATION_DLG_UPDATED, DlgUpdated], [REPLICATION_DLG_DELETED, DlgDeleted],
+    [REPLICATION_DLG_CSEQ, DlgCseq], [REPLICATION_DLG_VALUE, DlgValue], [DLG_SYNC_TYPE, DlgSyncChunk],
+  ]);
 
 /** One record of a profile packet (§8.1). */
 export interface ProfileCounterRecord {

@@ -2,8 +2,7 @@
  * The replicated key/value map: local changes are broadcast to the cluster, remote ones
  * applied, and a node that starts asks a donor for the whole map (startup sync).
  */
-import type { BinPacket } from "../../core/bin/packet.ts";
-import type { TsipsLogger } from "../../core/log.ts";
+import { createVersionGuard, type BinPacket, type TsipsLogger } from "../../core/index.ts";
 import type { ClusterEvent, ClustererApi } from "../clusterer/api.ts";
 import { KV_CAPABILITY, KV_VERSION, KvDelete, KvSet } from "./messages.ts";
 
@@ -22,11 +21,16 @@ export class KvStore {
   syncedKeys = 0;
   syncsDone = 0;
 
+  /** Drops packets of another version: counted, logged once per version. */
+  private readonly versionGuard;
+
   constructor(
     private readonly cluster: { api: ClustererApi; clusterId: number } | undefined,
     private readonly log: TsipsLogger,
     private readonly counters: KvCounters,
-  ) {}
+  ) {
+    this.versionGuard = createVersionGuard(log, { inc: () => counters.replDropped() });
+  }
 
   /** Registers the capability and asks for the current map (when clustered). */
   start(startupSync: boolean): void {
@@ -80,11 +84,7 @@ export class KvStore {
       this.counters.replReceived(n);
       return;
     }
-    if (pkt.version !== KV_VERSION) {
-      this.counters.replDropped();
-      this.log.warn({ version: pkt.version, src }, "kv_store packet of an unknown version dropped");
-      return;
-    }
+    if (!this.versionGuard.check(pkt, KvSet)) return;
     try {
       if (type === KvSet.type) {
         const v = KvSet.decode(pkt);

@@ -23,7 +23,7 @@ const NEVER_BLOCKS = "tsips never blocks a sender: connects and writes always ru
 
 export default defineModule({
   name: "proto_bin",
-  version: "3.6.8",
+  version: "1.0.0",
   doc: "BIN (OpenSIPS binary internal interface) over TCP",
   params: {
     // ── OpenSIPS 3.6.8 proto_bin parameters (spec/proto-bin.md §6) ──

@@ -12,12 +12,7 @@
  * connection on `process.nextTick`, so a burst of small packets costs one syscall.
  */
 import { createServer, connect as netConnect, type Server, type Socket } from "node:net";
-import type { BinPeerEvent, BinSendStatus, BinSource } from "../../core/hooks.ts";
-import type { TsipsLogger } from "../../core/log.ts";
-import type { Stat } from "../../core/stats.ts";
-import { TsipsError, isTsipsError } from "../../core/errors.ts";
-import { BinFramer, BinFramingError } from "../../core/bin/framer.ts";
-import { BIN_MAX_PACKET_SIZE, BIN_MIN_PACKET_SIZE } from "../../core/bin/packet.ts";
+import { type BinPeerEvent, type BinSendStatus, type BinSource, type TsipsLogger, type Stat, TsipsError, isTsipsError, BinFramer, BinFramingError, BIN_MAX_PACKET_SIZE, BIN_MIN_PACKET_SIZE } from "../../core/index.ts";
 import type { BinConnectionInfo, BinListenerInfo } from "./api.ts";
 import { family, hostPort, isWildcard, normHost } from "./addr.ts";
 

@@ -28,7 +28,7 @@ type UsrlocStat = "registered_users" | "location-users" | "location-contacts" | 
 // the API type from a context-sensitive `init(ctx)`.
 export default defineModule<typeof usrlocParams, typeof usrlocDeps, UsrlocStat, UsrlocService>({
   name: "usrloc",
-  version: "3.6.8",
+  version: "1.0.0",
   doc: "user location table (AoR -> contacts), replicated with full sharing over the clusterer",
   params: usrlocParams,
   deps: usrlocDeps,

@@ -3,10 +3,7 @@
  * OpenSIPS ul_cluster.c): every local change goes out once with `sendAll`; received packets
  * and sync chunks are applied with the receive semantics of §4 and never re-broadcast.
  */
-import type { BinPacket } from "../../core/bin/packet.ts";
-import { isTsipsError } from "../../core/errors.ts";
-import type { TsipsLogger } from "../../core/log.ts";
-import type { Stat } from "../../core/stats.ts";
+import { createVersionGuard, isTsipsError, type BinPacket, type Stat, type TsipsLogger, type VersionGuard } from "../../core/index.ts";
 import type { ClustererApi, ClusterEvent } from "../clusterer/api.ts";
 import { CLABEL_MASK, coreHash, nextClabel, packIdHi, packIdLo } from "./hash.ts";
 import { kvCanonical, kvParse, kvSerialize } from "./kv.ts";
@@ -63,11 +60,16 @@ export class UsrlocReplication implements ReplicationSink {
     cflags: 0, methods: 0, lastModified: 0, path: "", attr: "", received: "", instance: "", kv: "", regId: 0,
   };
 
+  /** Drops packets of a version usrloc does not accept: counted, logged once per version. */
+  private readonly versionGuard: VersionGuard;
+
   constructor(
     private readonly store: LocationStore,
     private readonly cl: ClustererApi,
     private readonly opts: ReplicationOptions,
-  ) {}
+  ) {
+    this.versionGuard = createVersionGuard(opts.log, opts.stats.dropped);
+  }
 
   /** Registers the capability and, with sync-from-cluster, asks for a sync (`ul_init_cluster`). */
   register(): void {
@@ -206,11 +208,8 @@ export class UsrlocReplication implements ReplicationSink {
   /** `receive_binary_packets`. */
   onPacket(pkt: BinPacket, type: number, src: number): void {
     const version = pkt.version;
-    if (version < 2 || version > 5) {
-      this.opts.stats.dropped.inc();
-      this.opts.log.info({ type, version, src }, `discarding usrloc packet of version ${version} (accepts 2..5)`);
-      return;
-    }
+    // Every usrloc type accepts versions 2..5 (receive_binary_packets).
+    if (!this.versionGuard.check(pkt, UlMessages.UcontactInsert)) return;
     try {
       switch (type) {
         case REPL_URECORD_INSERT:

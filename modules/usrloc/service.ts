@@ -2,7 +2,7 @@
  * What usrloc's init returns: the UsrlocApi other modules use, plus what the MI handlers
  * need (store, replication, modes).
  */
-import { TsipsError } from "../../core/errors.ts";
+import { TsipsError } from "../../core/index.ts";
 import type { ClustererApi } from "../clusterer/api.ts";
 import type { ContactInfo, ContactMatchResult, CtMatch, KvValue, UlAor, UlChange, UlContact, UsrlocApi } from "./api.ts";
 import { coreHash } from "./hash.ts";

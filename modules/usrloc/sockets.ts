@@ -3,7 +3,7 @@
  * (`proto:tag` if tagged, else `proto:ip:port`; spec/usrloc.md §2.5, dialog.md §3.2). A
  * received name that is not a local socket means "no socket".
  */
-import type { SocketDef } from "../../core/cfg/ast.ts";
+import type { SocketDef } from "../../core/index.ts";
 
 const DEFAULT_PORTS: Record<string, number> = { udp: 5060, tcp: 5060, sctp: 5060, tls: 5061, ws: 80, wss: 443, bin: 5555, hep_udp: 9060, hep_tcp: 9060, smpp: 2775 };
 

@@ -3,6 +3,8 @@ import { join, relative, resolve, sep } from "node:path";
 import { describe, expect, it } from "vitest";
 
 const MODULES = resolve(import.meta.dirname, "../../modules");
+const CORE_INDEX = resolve(import.meta.dirname, "../../core/index.ts");
+const CORE_DIR = resolve(import.meta.dirname, "../../core");
 
 function tsFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((e) => {
@@ -27,8 +29,13 @@ export function boundaryViolations(modulesDir: string): string[] {
     const own = relative(modulesDir, file).split(sep)[0]!;
     for (const { spec, typeOnly } of importsOf(readFileSync(file, "utf8"))) {
       if (!spec.startsWith(".")) continue;
-      const target = relative(modulesDir, resolve(file, "..", spec));
-      if (target.startsWith("..")) continue; // core/ or outside modules/
+      const abs = resolve(file, "..", spec);
+      if (abs.startsWith(CORE_DIR + sep) && abs !== CORE_INDEX) {
+        bad.push(`${relative(modulesDir, file)} imports ${spec} (modules reach the core only through core/index.ts)`);
+        continue;
+      }
+      const target = relative(modulesDir, abs);
+      if (target.startsWith("..")) continue; // core/index.ts or outside modules/
       const other = target.split(sep)[0]!;
       if (other === own) continue;
       const isApi = target === join(other, "api.ts");
@@ -39,7 +46,7 @@ export function boundaryViolations(modulesDir: string): string[] {
 }
 
 describe("module import boundary", () => {
-  it("no file in modules/* imports another module's values (type-only api.ts imports allowed)", () => {
+  it("no file in modules/* imports another module's values (type-only api.ts imports allowed), nor core internals", () => {
     expect(boundaryViolations(MODULES)).toEqual([]);
   });
 
