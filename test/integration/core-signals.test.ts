@@ -20,6 +20,17 @@ describe("a real node process", () => {
     });
   }
 
+  it("forces the exit on a second signal when the orderly shutdown hangs", async () => {
+    const n = await NodeProcess.start({ cfg: `${cfg}loadmodule "fx_slowstop.so"\n`, name: "slowstop" });
+    process.kill(n.pid!, "SIGTERM");
+    await n.waitForLog((l) => l.msg === "shutting down");
+    const t0 = Date.now();
+    const exit = await n.kill("SIGTERM");
+    expect(exit.code).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(n.text.join("\n")).toContain("second SIGTERM: forcing exit");
+  });
+
   it("exits 255 with file:line:col for a bad config", async () => {
     const n = await NodeProcess.start({ cfg: `${cfg}modparam("fx_base", "level", 42)\n`, name: "badcfg", noWait: true });
     const exit = await n.exited;
