@@ -26,3 +26,4 @@ export { miParams } from "./mi/params.ts";
 export type { Stat, StatDecl, ModuleStats, StatsRegistry } from "./stats.ts";
 export type { TsipsLogger } from "./log.ts";
 export type { SocketDef, CfgValue } from "./cfg/ast.ts";
+export { jsonObjectEnd, JSON_INCOMPLETE, JSON_NOT_OBJECT } from "./json-scan.ts";

@@ -2,6 +2,7 @@
  * mi_fifo request framing (spec/mi.md §6): optional whitespace, `:reply-name:`, then one
  * JSON-RPC request object; several requests may follow each other in the stream.
  */
+import { JSON_INCOMPLETE, JSON_NOT_OBJECT, jsonObjectEnd } from "../../core/index.ts";
 
 export interface FifoRequest {
   /** Reply file name ("" = no reply wanted). */
@@ -37,8 +38,8 @@ export function takeRequests(buf: string): { requests: (FifoRequest | FifoFrameE
     if (close < 0) return { requests, rest: buf.slice(start) };
     const replyName = buf.slice(i + 1, close);
     const end = jsonObjectEnd(buf, close + 1);
-    if (end === -1) return { requests, rest: buf.slice(start) };
-    if (end === -2) {
+    if (end === JSON_INCOMPLETE) return { requests, rest: buf.slice(start) };
+    if (end === JSON_NOT_OBJECT) {
       const nl = buf.indexOf("\n", close);
       requests.push({ error: "request body is not a JSON object" });
       if (nl < 0) return { requests, rest: "" };
@@ -51,27 +52,3 @@ export function takeRequests(buf: string): { requests: (FifoRequest | FifoFrameE
   }
 }
 
-/** Index just past the JSON object starting at `from` (after whitespace); -1 incomplete, -2 not an object. */
-function jsonObjectEnd(s: string, from: number): number {
-  let i = from;
-  while (i < s.length && /\s/.test(s[i]!)) i++;
-  if (i >= s.length) return -1;
-  if (s[i] !== "{") return -2;
-  let depth = 0;
-  let inStr = false;
-  for (; i < s.length; i++) {
-    const c = s[i]!;
-    if (inStr) {
-      if (c === "\\") i++;
-      else if (c === '"') inStr = false;
-      continue;
-    }
-    if (c === '"') inStr = true;
-    else if (c === "{" || c === "[") depth++;
-    else if (c === "}" || c === "]") {
-      depth--;
-      if (depth === 0) return i + 1;
-    }
-  }
-  return -1;
-}

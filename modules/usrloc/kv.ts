@@ -5,6 +5,7 @@
  * ("" = empty store) and parse it only when a key is read or written.
  */
 
+import { jsonObjectEnd } from "../../core/index.ts";
 export type KvValue = string | number;
 export type KvObject = Record<string, KvValue>;
 
@@ -45,7 +46,7 @@ export function kvParse(text: string): KvObject | undefined {
   try {
     v = JSON.parse(text);
   } catch {
-    const end = firstValueEnd(text);
+    const end = jsonObjectEnd(text);
     if (end < 0) return undefined;
     try {
       v = JSON.parse(text.slice(0, end));
@@ -60,28 +61,6 @@ export function kvParse(text: string): KvObject | undefined {
     else if (typeof x === "number" && Number.isFinite(x)) out[k] = Math.trunc(x) | 0;
   }
   return out;
-}
-
-/** End offset of the leading `{...}` value (string-aware), or -1. */
-function firstValueEnd(s: string): number {
-  let i = 0;
-  while (i < s.length && /\s/.test(s[i]!)) i++;
-  if (s[i] !== "{") return -1;
-  let depth = 0;
-  let inStr = false;
-  for (; i < s.length; i++) {
-    const c = s[i]!;
-    if (inStr) {
-      if (c === "\\") i++;
-      else if (c === '"') inStr = false;
-    } else if (c === '"') inStr = true;
-    else if (c === "{" || c === "[") depth++;
-    else if (c === "}" || c === "]") {
-      depth--;
-      if (depth === 0) return i + 1;
-    }
-  }
-  return -1;
 }
 
 /** Normalizes a serialized store to canonical form ("" when empty or invalid). */
