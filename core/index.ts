@@ -27,3 +27,4 @@ export type { Stat, StatDecl, ModuleStats, StatsRegistry } from "./stats.ts";
 export type { TsipsLogger } from "./log.ts";
 export type { SocketDef, CfgValue } from "./cfg/ast.ts";
 export { jsonObjectEnd, JSON_INCOMPLETE, JSON_NOT_OBJECT } from "./json-scan.ts";
+export { coreHash } from "./hash.ts";

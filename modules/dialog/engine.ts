@@ -14,7 +14,7 @@ import type { ClusterEvent, ClustererApi } from "../clusterer/api.ts";
 import type {
   CreateDialogOptions, DialogApi, DialogCounts, DialogEvent, DialogEventKind, DialogInfo, DialogRef, DlgStateNum, ProfileInfo,
 } from "./api.ts";
-import { coreHash } from "./core-hash.ts";
+import { coreHash } from "../../core/index.ts";
 import { parseDid } from "./did.ts";
 import {
   DIALOG_MESSAGES_BY_TYPE, DLG_BIN_V4, DLG_RECORD_FIELDS, DLG_REPL_CAP, DLG_SYNC_TYPE, DlgCseq, DlgDeleted, DlgProfile, DlgSyncChunk,

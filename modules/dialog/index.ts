@@ -6,7 +6,7 @@
  */
 import { defineModule, need, TsipsError, type DepSpec, type StatDecl } from "../../core/index.ts";
 import type { ClustererApi } from "../clusterer/api.ts";
-import { floorPow2 } from "./core-hash.ts";
+import { floorPow2 } from "./hash-size.ts";
 import { DialogEngine, type DialogStatName } from "./engine.ts";
 import { dialogMi } from "./mi.ts";
 import { dialogParams } from "./params.ts";

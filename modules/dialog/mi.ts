@@ -6,7 +6,7 @@
 import { setImmediate as yieldLoop } from "node:timers/promises";
 import { MiError, isTsipsError, miStream, type JsonValue, type MiCommandDecl, type MiParams, type MiResult } from "../../core/index.ts";
 import type { DlgStateNum } from "./api.ts";
-import { coreHash } from "./core-hash.ts";
+import { coreHash } from "../../core/index.ts";
 import { dbId } from "./did.ts";
 import type { DialogEngine } from "./engine.ts";
 import { DLG_STATE_DELETED, type Dialog } from "./store.ts";

@@ -3,9 +3,9 @@
  * OpenSIPS ul_cluster.c): every local change goes out once with `sendAll`; received packets
  * and sync chunks are applied with the receive semantics of §4 and never re-broadcast.
  */
-import { createVersionGuard, isTsipsError, type BinPacket, type Stat, type TsipsLogger, type VersionGuard } from "../../core/index.ts";
+import { coreHash, createVersionGuard, isTsipsError, type BinPacket, type Stat, type TsipsLogger, type VersionGuard } from "../../core/index.ts";
 import type { ClustererApi, ClusterEvent } from "../clusterer/api.ts";
-import { CLABEL_MASK, coreHash, nextClabel, packIdHi, packIdLo } from "./hash.ts";
+import { CLABEL_MASK, nextClabel, packIdHi, packIdLo } from "./contact-id.ts";
 import { kvCanonical, kvParse, kvSerialize } from "./kv.ts";
 import {
   UL_CAPABILITY, UL_BIN_VERSION, UL_SYNC_PACKET_TYPE,

@@ -5,7 +5,7 @@
 import { TsipsError } from "../../core/index.ts";
 import type { ClustererApi } from "../clusterer/api.ts";
 import type { ContactInfo, ContactMatchResult, CtMatch, KvValue, UlAor, UlChange, UlContact, UsrlocApi } from "./api.ts";
-import { coreHash } from "./hash.ts";
+import { coreHash } from "../../core/index.ts";
 import { kvPut } from "./kv.ts";
 import { UL_CAPABILITY } from "./messages.ts";
 import type { PingingMode } from "./params.ts";

@@ -1,6 +1,7 @@
 /** Pure pieces of the dialog module: ids, value/profile text, socket strings, profile definitions. */
 import { describe, expect, it } from "vitest";
-import { coreHash, floorPow2 } from "../../modules/dialog/core-hash.ts";
+import { coreHash } from "../../core/hash.ts";
+import { floorPow2 } from "../../modules/dialog/hash-size.ts";
 import { dbId, formatDid, parseDid, parseReverseHex, reverseHex } from "../../modules/dialog/did.ts";
 import { checkProfileList } from "../../modules/dialog/params.ts";
 import { ProfileTable } from "../../modules/dialog/profiles.ts";

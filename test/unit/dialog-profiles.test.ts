@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { BinPacket } from "../../core/bin/packet.ts";
 import { findVector } from "../../core/bin/vectors.ts";
-import { coreHash } from "../../modules/dialog/core-hash.ts";
+import { coreHash } from "../../core/hash.ts";
 import { DlgProfile, PROF_REPL_CAP } from "../../modules/dialog/messages.ts";
 import { FakeClock, FakeCluster, makeNode, twoNodes } from "./dialog-helpers.ts";
 

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { BinPacket } from "../../core/bin/packet.ts";
 import { findVector } from "../../core/bin/vectors.ts";
-import { coreHash } from "../../modules/dialog/core-hash.ts";
+import { coreHash } from "../../core/hash.ts";
 import type { DialogEngine } from "../../modules/dialog/engine.ts";
 import { DlgCreated, DlgCseq, DlgDeleted, DlgUpdated, DlgValue, DLG_REPL_CAP } from "../../modules/dialog/messages.ts";
 import type { Dialog } from "../../modules/dialog/store.ts";

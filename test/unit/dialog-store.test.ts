@@ -1,7 +1,7 @@
 /** The dialog table, ids, state machine, lifetimes (fake clock), values and local profiles. */
 import { describe, expect, it } from "vitest";
 import type { DialogEvent } from "../../modules/dialog/api.ts";
-import { coreHash } from "../../modules/dialog/core-hash.ts";
+import { coreHash } from "../../core/hash.ts";
 import { DialogTable } from "../../modules/dialog/store.ts";
 import { FakeClock, FakeCluster, makeNode, sock } from "./dialog-helpers.ts";
 

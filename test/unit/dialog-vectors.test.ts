@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { BinPacket } from "../../core/bin/packet.ts";
 import { knownMessages } from "../../core/bin/known-messages.ts";
 import { VECTOR_SETS, findVector, loadVectorSet, vectorSetDir, type VectorEntry, type VectorSetName } from "../../core/bin/vectors.ts";
-import { coreHash } from "../../modules/dialog/core-hash.ts";
+import { coreHash } from "../../core/hash.ts";
 import { formatDid, parseDid } from "../../modules/dialog/did.ts";
 import {
   DLG_REPL_CAP, DlgCreated, DlgCseq, DlgDeleted, DlgProfile, DlgSyncChunk, DlgUpdated, DlgValue, PROF_REPL_CAP,

@@ -6,7 +6,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { BinPacket } from "../../core/bin/packet.ts";
 import { findVector } from "../../core/bin/vectors.ts";
-import { coreHash, packContactId, unpackContactId } from "../../modules/usrloc/hash.ts";
+import { coreHash } from "../../core/hash.ts";
+import { packContactId, unpackContactId } from "../../modules/usrloc/contact-id.ts";
 import {
   UL_CAPABILITY, UcontactDelete, UcontactInsert, UcontactUpdate, UrecordInsert, type UcontactInsertRec,
 } from "../../modules/usrloc/messages.ts";

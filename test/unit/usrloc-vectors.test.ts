@@ -8,7 +8,8 @@ import { BinPacket } from "../../core/bin/packet.ts";
 import { knownMessages } from "../../core/bin/known-messages.ts";
 import { loadVectorSet, VECTOR_SETS, type VectorEntry } from "../../core/bin/vectors.ts";
 import { Sync, SyncEnd, SyncReq } from "../../modules/clusterer/messages.ts";
-import { coreHash, unpackContactId } from "../../modules/usrloc/hash.ts";
+import { coreHash } from "../../core/hash.ts";
+import { unpackContactId } from "../../modules/usrloc/contact-id.ts";
 import {
   UL_CAPABILITY, messageForType, syncChunkFor, UcontactInsert, UcontactUpdate, UcontactDelete, UrecordInsert,
   UrecordDelete, UlMessages, SyncChunksByVersion, type SyncChunk,

@@ -1,61 +1,8 @@
 /**
  * AoR hashing and contact-id packing, bit-exact with OpenSIPS 3.6.8
- * (core `hash_func.h` `core_hash`, usrloc `dlist.h` `pack_indexes`/`unpack_indexes`).
+ * (usrloc `dlist.h` `pack_indexes`/`unpack_indexes`; the AoR hash is the core's `coreHash`).
  * spec/usrloc.md §2.3, spec/dialog.md §2.1.
  */
-
-const utf8 = new TextEncoder();
-
-/**
- * `core_hash(s, NULL, 0)`: the full 32-bit hash of the UTF-8 bytes of `s`. Bytes are read as
- * signed chars, exactly as the C code does on x86_64.
- * @opensips core_hash
- */
-export function coreHash(s: string): number {
-  let ascii = true;
-  for (let i = 0; i < s.length; i++) {
-    if (s.charCodeAt(i) > 0x7f) {
-      ascii = false;
-      break;
-    }
-  }
-  return ascii ? hashAscii(s) : coreHashBytes(utf8.encode(s));
-}
-
-function hashAscii(s: string): number {
-  let h = 0;
-  let v: number;
-  const n = s.length;
-  let p = 0;
-  for (; p + 4 <= n; p += 4) {
-    v = ((s.charCodeAt(p) << 24) + (s.charCodeAt(p + 1) << 16) + (s.charCodeAt(p + 2) << 8) + s.charCodeAt(p + 3)) >>> 0;
-    h = (h + ((v ^ (v >>> 3)) >>> 0)) >>> 0;
-  }
-  v = 0;
-  for (; p < n; p++) v = ((v << 8) + s.charCodeAt(p)) >>> 0;
-  h = (h + ((v ^ (v >>> 3)) >>> 0)) >>> 0;
-  return (h + (h >>> 11) + ((h >>> 13) + (h >>> 23))) >>> 0;
-}
-
-/** `core_hash` over raw bytes (signed-char semantics). */
-export function coreHashBytes(b: Uint8Array): number {
-  const sc = (i: number): number => {
-    const x = b[i]!;
-    return x > 127 ? x - 256 : x;
-  };
-  let h = 0;
-  let v: number;
-  const n = b.length;
-  let p = 0;
-  for (; p + 4 <= n; p += 4) {
-    v = ((sc(p) << 24) + (sc(p + 1) << 16) + (sc(p + 2) << 8) + sc(p + 3)) >>> 0;
-    h = (h + ((v ^ (v >>> 3)) >>> 0)) >>> 0;
-  }
-  v = 0;
-  for (; p < n; p++) v = ((v << 8) + sc(p)) >>> 0;
-  h = (h + ((v ^ (v >>> 3)) >>> 0)) >>> 0;
-  return (h + (h >>> 11) + ((h >>> 13) + (h >>> 23))) >>> 0;
-}
 
 /** Contact labels are 14 bits. */
 export const CLABEL_MASK = 0x3fff;
