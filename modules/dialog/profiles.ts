@@ -138,29 +138,16 @@ export class ProfileTable {
 
   /** Looks a profile up by name with its suffix (`calls/b` finds only the BIN profile). @opensips search_dlg_profile */
   search(fullName: string): ProfileDef | undefined {
-    let name = fullName;
-    let repl: ReplType = "none";
-    const slash = fullName.indexOf("/");
-    if (slash >= 0) {
-      name = fullName.slice(0, slash).trim();
-      const c = fullName.slice(slash + 1).trim()[0];
-      if (c === "s") repl = "cachedb";
-      else if (c === "b") repl = "bin";
-    }
+    const { name, repl } = splitProfileName(fullName);
     return this.defs.find((d) => d.name === name && d.repl === repl);
   }
 
   /** Creates a profile on the fly (a replicated dialog names a profile not defined here). */
   createOnTheFly(fullName: string, hasValue: boolean): ProfileDef {
-    let name = fullName;
-    let repl: ReplType = "none";
-    const slash = fullName.indexOf("/");
-    if (slash >= 0) {
-      name = fullName.slice(0, slash).trim();
-      const c = fullName.slice(slash + 1).trim()[0];
-      if (c === "b" && this.o.binEnabled) repl = "bin";
-      else if (c === "s") repl = "cachedb";
-    }
+    const split = splitProfileName(fullName);
+    const name = split.name;
+    // A `/b` profile is replicated only when profile replication is on here.
+    const repl: ReplType = split.repl === "bin" && !this.o.binEnabled ? "none" : split.repl;
     const def = new ProfileDef(name, hasValue, repl, this.o.buckets);
     this.defs.push(def);
     return def;
@@ -351,4 +338,12 @@ export class ProfileTable {
     }
     return dropped;
   }
+}
+
+/** `name[/s|/b]` → the bare name and its replication kind (`/s` cachedb, `/b` BIN). */
+function splitProfileName(fullName: string): { name: string; repl: ReplType } {
+  const slash = fullName.indexOf("/");
+  if (slash < 0) return { name: fullName, repl: "none" };
+  const c = fullName.slice(slash + 1).trim()[0];
+  return { name: fullName.slice(0, slash).trim(), repl: c === "s" ? "cachedb" : c === "b" ? "bin" : "none" };
 }
