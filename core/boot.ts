@@ -51,6 +51,8 @@ export interface BootOptions extends ConfigOptions {
   /** Use this logger instead of building one from the cfg. */
   logger?: TsipsLogger;
   initTimeoutMs?: number;
+  /** Called with the hook table before anything fires (embedders and tests tap the lifecycle here). */
+  onHooks?: (hooks: CoreHooks) => void;
   /** Called when an MI `kill` or similar asks the node to stop. */
   onShutdownRequest?: (reason: string) => void;
 }
@@ -138,7 +140,9 @@ export async function bootNode(cfgPath: string, opts: BootOptions = {}): Promise
     stats,
     collectStats: (targets: string[]) => hooks.stats.collect.call({ targets }),
   });
+  opts.onHooks?.(hooks);
   hooks.lifecycle.modulesLoaded.call({ modules: plan.order });
+  hooks.lifecycle.paramsReady.call({ modules: plan.order, params: plan.params });
   await runtime.start(plan.modules, plan.order, plan.params, plan.bindings);
   await hooks.lifecycle.initDone.promise({ modules: plan.order });
   hooks.lifecycle.ready.call({ modules: plan.order, listeners: runtime.listeners });

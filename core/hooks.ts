@@ -6,8 +6,9 @@
  *
  * | hook | kind | fires | called by | return |
  * |---|---|---|---|---|
- * | lifecycle.modulesLoaded | SyncHook | every loadmodule resolved, modparams applied | core/loader | — |
- * | lifecycle.initDone | AsyncSeriesHook | every module's init has settled | core/loader | — |
+ * | lifecycle.modulesLoaded | SyncHook | every loadmodule resolved and imported, deps ordered | core/boot | — |
+ * | lifecycle.paramsReady | SyncHook | every modparam applied and validated, before any init | core/boot | — |
+ * | lifecycle.initDone | AsyncSeriesHook | every module's init has settled | core/boot | — |
  * | lifecycle.ready | SyncHook | listeners open, node serving | core/boot | — |
  * | lifecycle.shutdown | AsyncSeriesHook | orderly shutdown begins, before any destroy | core/boot | — |
  * | bin.receive (HookMap by capability) | SyncBailHook | a complete BIN packet arrived | core/bin dispatch | `true` = handled (stops) |
@@ -63,6 +64,11 @@ export interface LifecycleCtx {
   modules: readonly string[];
 }
 
+export interface ParamsReadyCtx extends LifecycleCtx {
+  /** Each module's typed parameter values, as its init will see them. */
+  params: ReadonlyMap<string, Readonly<Record<string, unknown>>>;
+}
+
 export interface ReadyCtx extends LifecycleCtx {
   /** Listener descriptions, e.g. `bin:127.0.0.1:5555`. */
   listeners: readonly string[];
@@ -88,9 +94,14 @@ export interface StatsCollectCtx {
 export function createHooks() {
   return Object.freeze({
     lifecycle: Object.freeze({
-      /** Fires once every loadmodule is resolved and every modparam applied, before any init. Called by core/loader. */
+      /**
+       * Fires once every loadmodule is resolved and imported and the init order is known.
+       * Called by core/boot. Fires before any module's init, so embedders tap it (BootOptions.onHooks).
+       */
       modulesLoaded: new SyncHook<[LifecycleCtx]>(["ctx"]),
-      /** Fires after every module's init settled, before listeners report ready. Called by core/loader. */
+      /** Fires once every modparam is applied and validated, before any init. Called by core/boot. */
+      paramsReady: new SyncHook<[ParamsReadyCtx]>(["ctx"]),
+      /** Fires after every module's init settled, before the node reports ready. Called by core/boot. */
       initDone: new AsyncSeriesHook<[LifecycleCtx]>(["ctx"]),
       /** Fires when the node serves: transports listen. Called by core/boot. */
       ready: new SyncHook<[ReadyCtx]>(["ctx"]),
