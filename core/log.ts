@@ -60,7 +60,7 @@ export async function createRootLogger(opts: RootLoggerOptions = {}): Promise<Lo
   if (opts.destination) dest = opts.destination;
   else if (opts.pretty ?? isTty) {
     const { default: pretty } = await import("pino-pretty");
-    dest = pretty({ destination: fd, sync: true, colorize: true, ignore: "pid,hostname", translateTime: "SYS:HH:MM:ss.l",
+    dest = pretty({ destination: fd, sync: true, colorize: true, ignore: "pid,hostname,module", translateTime: "SYS:HH:MM:ss.l",
       customLevels: "notice:35", customColors: "notice:cyan", messageFormat: "{if module}[{module}] {end}{msg}" });
   } else dest = pino.destination({ fd, sync: true });
   return pino<"notice">({ level, customLevels: CUSTOM_LEVELS, base: { pid: process.pid } }, dest);
