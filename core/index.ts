@@ -28,3 +28,5 @@ export type { TsipsLogger } from "./log.ts";
 export type { SocketDef, CfgValue } from "./cfg/ast.ts";
 export { jsonObjectEnd, JSON_INCOMPLETE, JSON_NOT_OBJECT } from "./json-scan.ts";
 export { coreHash } from "./hash.ts";
+export { LocalSockets, parseSocketString, SIP_PROTOS } from "./sip-sockets.ts";
+export type { LocalSocket } from "./sip-sockets.ts";

@@ -9,7 +9,7 @@
  */
 import { randomFillSync } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { type BinPacket, type MessageValues, type TsipsLogger, BinPacket as Packet, TsipsError, createVersionGuard, type VersionGuard, type SocketDef } from "../../core/index.ts";
+import { type BinPacket, type MessageValues, type TsipsLogger, BinPacket as Packet, LocalSockets, TsipsError, createVersionGuard, type VersionGuard, type SocketDef } from "../../core/index.ts";
 import type { ClusterEvent, ClustererApi } from "../clusterer/api.ts";
 import type {
   CreateDialogOptions, DialogApi, DialogCounts, DialogEvent, DialogEventKind, DialogInfo, DialogRef, DlgStateNum, ProfileInfo,
@@ -22,7 +22,6 @@ import {
   REPLICATION_DLG_UPDATED, REPLICATION_DLG_VALUE, pushProfileRecord, type ProfileCounterRecord, type ReplValue,
 } from "./messages.ts";
 import { ProfileTable, type ProfileDef } from "./profiles.ts";
-import { SocketTable } from "./sockets.ts";
 import {
   DLG_FLAG_CHANGED, DLG_FLAG_FROM_DB, DLG_FLAG_NEW, DLG_FLAG_SYNCED, DLG_FLAGS_NOT_SENT, DLG_STATE_DELETED, Dialog, DialogTable,
   SHTAG_VALUE_NAME, TimerWheel, type DialogOrigin,
@@ -99,7 +98,7 @@ function newTag(): string {
 export class DialogEngine implements DialogApi {
   readonly table: DialogTable;
   readonly profilesTable: ProfileTable;
-  readonly sockets: SocketTable;
+  readonly sockets: LocalSockets;
   readonly params: DialogEngineParams;
   private readonly log: TsipsLogger;
   private readonly cl: ClustererApi | undefined;
@@ -138,7 +137,7 @@ export class DialogEngine implements DialogApi {
     this.profRepl = o.params.profile_replication_cluster > 0 && this.cl !== undefined;
     this.table = new DialogTable(o.params.hash_size, o.randomIds ?? true);
     this.wheel = new TimerWheel(this.nowSec());
-    this.sockets = new SocketTable(o.sockets, o.advertisedAddress);
+    this.sockets = new LocalSockets(o.sockets, o.advertisedAddress);
     const st = {} as Record<DialogStatName, Counter>;
     for (const n of DIALOG_STAT_NAMES) st[n] = o.stats?.[n] ?? NOOP;
     this.st = st;

@@ -6,7 +6,7 @@
  */
 import { randomFillSync } from "node:crypto";
 import type { DlgStateNum } from "./api.ts";
-import type { LocalSocket } from "./sockets.ts";
+import type { LocalSocket } from "../../core/index.ts";
 import type { DlgValue } from "./vals.ts";
 import type { ProfileDef } from "./profiles.ts";
 import { formatDid } from "./did.ts";

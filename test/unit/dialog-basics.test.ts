@@ -5,7 +5,7 @@ import { floorPow2 } from "../../modules/dialog/hash-size.ts";
 import { dbId, formatDid, parseDid, parseReverseHex, reverseHex } from "../../modules/dialog/did.ts";
 import { checkProfileList } from "../../modules/dialog/params.ts";
 import { ProfileTable } from "../../modules/dialog/profiles.ts";
-import { SocketTable, parseSocketString } from "../../modules/dialog/sockets.ts";
+import { LocalSockets as SocketTable, parseSocketString } from "../../core/sip-sockets.ts";
 import { escapeField, parsePairs, parseProfiles, parseValues, serializeProfiles, serializeValues } from "../../modules/dialog/vals.ts";
 import { sock } from "./dialog-helpers.ts";
 

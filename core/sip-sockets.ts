@@ -1,14 +1,14 @@
 /**
- * Listening sockets as the dialog module names and matches them (spec dialog.md §3.2,
- * core socket_info.h/.c). tsips routes no SIP: a `socket=udp:…` line is recorded (not
- * bound) so a dialog can name the same listener a real OpenSIPS peer has, and so a
- * replicated dialog's socket strings can be matched against ours as OpenSIPS does.
+ * Local listening sockets as OpenSIPS names and matches them (core socket_info.h/.c; spec
+ * dialog.md §3.2, usrloc.md §2.5). tsips routes no SIP: a `socket=udp:…` line is recorded
+ * (not bound) so replicated dialogs and contacts can name the same listener a real OpenSIPS
+ * peer has, and their socket strings can be matched against ours as OpenSIPS does.
  *
- * Internal name (sent in record fields 9/10): `proto:tag` for a tagged socket, else
- * `proto:address:port` (IPv6 in brackets). Real name (MI `*_bind_addr`): always
- * `proto:address:port`.
+ * Internal name (dialog record fields 9/10, usrloc contact socket): `proto:tag` for a tagged
+ * socket, else `proto:address:port` (IPv6 in brackets). Real name (MI `*_bind_addr`):
+ * always `proto:address:port`.
  */
-import type { SocketDef } from "../../core/index.ts";
+import type { SocketDef } from "./cfg/ast.ts";
 
 /** Protocols that carry SIP (a dialog's legs live on one of these). */
 export const SIP_PROTOS: ReadonlySet<string> = new Set(["udp", "tcp", "tls", "sctp", "ws", "wss", "ipsec"]);
@@ -30,6 +30,8 @@ export interface LocalSocket {
   sockStr: string;
   /** `proto:host:port` (MI bind_addr). */
   realName: string;
+  /** What MI shows for a contact's socket: the advertised `proto:host:port` if any, else the real name. */
+  display: string;
 }
 
 function hostPart(h: string): string {
@@ -67,9 +69,11 @@ export function parseSocketString(s: string): { proto: string; host: string; por
 }
 
 /** The local listeners, from the config's socket lines. */
-export class SocketTable {
+export class LocalSockets {
   readonly all: LocalSocket[];
   private readonly cache = new Map<string, LocalSocket | null>();
+  /** By internal name, then by real name (first socket wins). */
+  private readonly byNameMap = new Map<string, LocalSocket>();
 
   constructor(defs: readonly SocketDef[], private readonly advertisedAddress?: string) {
     this.all = defs.map((d) => {
@@ -77,11 +81,20 @@ export class SocketTable {
       const host = stripBrackets(d.host);
       const port = d.port ?? DEFAULT_PORTS[proto] ?? 5060;
       const realName = `${proto}:${hostPart(host)}:${port}`;
+      const advHost = d.as ? stripBrackets(d.as.host) : undefined;
       return {
-        proto, host, port, tag: d.tag, advHost: d.as ? stripBrackets(d.as.host) : undefined, advPort: d.as?.port,
+        proto, host, port, tag: d.tag, advHost, advPort: d.as?.port,
         sockStr: d.tag ? `${proto}:${d.tag}` : realName, realName,
+        display: advHost !== undefined ? `${proto}:${hostPart(advHost)}:${d.as?.port ?? port}` : realName,
       };
     });
+    for (const si of this.all) if (!this.byNameMap.has(si.sockStr)) this.byNameMap.set(si.sockStr, si);
+    for (const si of this.all) if (!this.byNameMap.has(si.realName)) this.byNameMap.set(si.realName, si);
+  }
+
+  /** The socket whose internal or real name is exactly `name`. @opensips parse_sock_info */
+  byName(name: string): LocalSocket | undefined {
+    return this.byNameMap.get(name);
   }
 
   /** The first SIP socket: what a locally created dialog's legs use by default. */
