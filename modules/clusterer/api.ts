@@ -4,9 +4,6 @@
  * it as `ctx.deps.clusterer`; they `import type` from this file only.
  */
 import type { BinPacket } from "../../core/index.ts";
-import type { Engine } from "./engine.ts";
-import { linkStateLabel } from "./state.ts";
-import { nextHop } from "./topology.ts";
 
 /** Send outcome (`clusterer_send_ret`): 0 SUCCESS, 1 CURR_DISABLED, -1 DEST_DOWN, -2 SEND_ERR. */
 export type ClusterSendResult = 0 | 1 | -1 | -2;
@@ -114,74 +111,4 @@ export interface ClustererApi {
    * `tag` is undefined). Returns an undo function.
    */
   shtagOnChange(tag: string | undefined, clusterId: number, cb: (tag: string, state: ShtagState, clusterId: number) => void): () => void;
-}
-
-/** The API object the clusterer's init returns (`load_clusterer`). */
-export function createClustererApi(e: Engine): ClustererApi {
-  const cluster = (id: number) => e.cluster(id);
-  const nodeInfo = (clusterId: number, n: NonNullable<ReturnType<Engine["cluster"]>>["nodes"][number]): ClusterNodeInfo => {
-    const c = e.cluster(clusterId)!;
-    const hop = e.reachable(c, n) ? nextHop(c, n, e.timers.enableRerouting) : 0;
-    return {
-      nodeId: n.nodeId, url: `${n.url.host}:${n.url.port}`, sipAddr: n.sipAddr, description: n.description,
-      linkState: linkStateLabel(n.linkState), reachable: hop > 0, nextHop: hop,
-    };
-  };
-  return {
-    myNodeId: () => e.myNodeId,
-    registerCapability: (reg) => void e.batch(() => e.sync.register(reg)),
-    sendTo(packet, clusterId, nodeId) {
-      const c = cluster(clusterId);
-      if (!c || !c.node(nodeId)) return CLUSTERER_SEND_ERR;
-      const cap = c.localCap(packet.capability);
-      if (cap && !cap.enabled) return CLUSTERER_SEND_SUCCESS;
-      return e.batch(() => e.sendWithTrailer(c, packet, nodeId));
-    },
-    sendAll(packet, clusterId) {
-      const c = cluster(clusterId);
-      if (!c) return CLUSTERER_SEND_ERR;
-      const cap = c.localCap(packet.capability);
-      if (cap && !cap.enabled) return CLUSTERER_SEND_SUCCESS;
-      return e.batch(() => e.broadcast(c, packet, () => true));
-    },
-    sendAllHavingCapability(packet, clusterId, capability) {
-      const c = cluster(clusterId);
-      if (!c) return CLUSTERER_SEND_ERR;
-      const cap = c.localCap(packet.capability);
-      if (cap && !cap.enabled) return CLUSTERER_SEND_SUCCESS;
-      return e.batch(() => e.broadcast(c, packet, (n) => n.findCap(capability) !== undefined));
-    },
-    requestSync(capability, clusterId) {
-      const c = cluster(clusterId);
-      if (!c) return -1;
-      return e.batch(() => e.sync.request(c, capability));
-    },
-    syncChunkStart: (capability, clusterId, nodeId, dataVersion) => e.sync.chunkStart(capability, clusterId, nodeId, dataVersion),
-    syncChunkIter: (packet) => e.sync.chunkIter(packet),
-    syncStatus(capability, clusterId) {
-      const c = cluster(clusterId);
-      const cap = c?.localCap(capability);
-      return c && cap ? e.sync.status(c, cap) : undefined;
-    },
-    getNodes(clusterId) {
-      const c = cluster(clusterId);
-      if (!c) return [];
-      return c.nodes.filter((n) => e.reachable(c, n)).map((n) => nodeInfo(clusterId, n));
-    },
-    nodesWithCapability(clusterId, capability) {
-      const c = cluster(clusterId);
-      if (!c) return [];
-      return c.nodes.filter((n) => e.reachable(c, n) && n.findCap(capability)?.ok === true).map((n) => n.nodeId);
-    },
-    getMyIndex(clusterId, capability) {
-      const c = cluster(clusterId);
-      if (!c) return { index: 0, count: 1 };
-      const ids = c.nodes.filter((n) => e.reachable(c, n) && n.findCap(capability)?.ok === true).map((n) => n.nodeId).sort((a, b) => a - b);
-      return { index: ids.filter((id) => id < e.myNodeId).length, count: ids.length + 1 };
-    },
-    shtagGet: (tag, clusterId) => e.shtags.get(tag, clusterId).state,
-    shtagActivate: (tag, clusterId, reason = "internal API call") => void e.batch(() => e.shtags.activate(tag, clusterId, reason)),
-    shtagGetAllActive: (clusterId) => e.shtags.allActive(clusterId),
-    shtagOnChange: (tag, clusterId, cb) => e.shtags.onChange(tag, clusterId, cb),
-  };
 }
