@@ -5,7 +5,7 @@
 import { resolve } from "node:path";
 import { parseCfgFile } from "./cfg/index.ts";
 import type { CfgDiagnostic } from "./cfg/ast.ts";
-import { TsipsError } from "./errors.ts";
+import { TsipsAggregateError, TsipsError } from "./errors.ts";
 import { createHooks, type CoreHooks } from "./hooks.ts";
 import { createRootLogger, opensipsLevelToPino, pinoLevelToOpensips, type TsipsLogger } from "./log.ts";
 import { ModuleRuntime } from "./loader/lifecycle.ts";
@@ -83,13 +83,12 @@ export async function loggerForPlan(plan: LoadPlan | undefined, levelOverride?: 
   return createRootLogger({ level, toStderr: stderrOn !== 0 });
 }
 
-/** Loads the config and starts every module; throws TsipsAggregate-style errors on bad config. */
+/** Loads the config and starts every module; a bad config throws TsipsAggregateError with every error. */
 export async function bootNode(cfgPath: string, opts: BootOptions = {}): Promise<TsipsNode> {
   const startedAt = Date.now();
   const loaded = await loadConfig(cfgPath, opts);
   if (!loaded.plan || loaded.errors.length > 0) {
-    const first = loaded.errors[0]!;
-    throw Object.assign(first, { all: loaded.errors });
+    throw new TsipsAggregateError(loaded.errors, `bad config file (${loaded.errors.length} errors)`);
   }
   const plan = loaded.plan;
   const log = opts.logger ?? (await loggerForPlan(plan, opts.logLevel));

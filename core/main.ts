@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { relative } from "node:path";
 import { discoverCfg, formatCfgError } from "./cfg/index.ts";
 import { bootNode, checkConfig, type TsipsNode } from "./boot.ts";
-import { TsipsError } from "./errors.ts";
+import { TsipsAggregateError, TsipsError } from "./errors.ts";
 import { OPENSIPS_COMPAT, TSIPS_VERSION } from "./version.ts";
 
 const EXIT_CFG = 255;
@@ -121,9 +121,8 @@ async function main(): Promise<void> {
       },
     });
   } catch (err) {
-    const all = (err as { all?: TsipsError[] }).all;
-    if (all) {
-      printErrors(all);
+    if (err instanceof TsipsAggregateError) {
+      printErrors(err.errors);
       process.exit(EXIT_CFG);
     }
     const e = err as Error & { cause?: unknown };
