@@ -217,8 +217,4 @@ export class MessageRegistry {
     if (version === undefined) return list[0];
     return list.find((m) => m.isAccepted(version)) ?? list[0];
   }
-
-  all(): BinMessage<readonly FieldDef[]>[] {
-    return [...this.byKey.values()].flat();
-  }
 }
