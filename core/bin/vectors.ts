@@ -4,10 +4,15 @@
  * sub-sets `idle/` and `more/`, and `pcap/`). Tests and tools use it to check that what
  * tsips builds and reads is byte-identical to OpenSIPS.
  *
- * The folder is `$TSIPS_VECTORS_DIR`, else `/work/shared/vectors`.
+ * The project owns its copy: `test/vectors/opensips-3.6.8/` (and the 1.10.5 capture in
+ * `test/vectors/opensips-1.10.5/`). `$TSIPS_VECTORS_DIR` overrides the 3.6.8 folder.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The repo's `test/vectors/`, found from this file so the repo can live anywhere. */
+const REPO_VECTORS = fileURLToPath(new URL("../../test/vectors/", import.meta.url));
 
 export type VectorSetName = "main" | "idle" | "more";
 export const VECTOR_SETS: readonly VectorSetName[] = ["main", "idle", "more"];
@@ -69,9 +74,14 @@ export interface VectorSequence {
   packets: VectorHop[];
 }
 
-/** Root folder of the shared vectors. */
+/** Root folder of the OpenSIPS 3.6.8 vectors. */
 export function vectorsRoot(): string {
-  return process.env["TSIPS_VECTORS_DIR"] ?? "/work/shared/vectors";
+  return process.env["TSIPS_VECTORS_DIR"] ?? join(REPO_VECTORS, "opensips-3.6.8");
+}
+
+/** Root folder of the OpenSIPS 1.10.5 vectors (datagrams, pcap, probes, MI replies). */
+export function v110VectorsRoot(): string {
+  return process.env["TSIPS_V110_VECTORS_DIR"] ?? join(REPO_VECTORS, "opensips-1.10.5");
 }
 
 /** Folder of one set. */
@@ -80,7 +90,7 @@ export function vectorSetDir(set: VectorSetName): string {
   return set === "main" ? root : join(root, set);
 }
 
-/** True when the vectors folder is present (it is in the project's CI and dev machines). */
+/** True when the vectors folder is present (it is, in the repo; an override may point elsewhere). */
 export function vectorsAvailable(): boolean {
   return existsSync(join(vectorsRoot(), "index.json"));
 }

@@ -203,7 +203,7 @@ describe("packet decoding", () => {
 
 describe("bin-dump SYNC chunks", () => {
   it("decodes each chunk of a dialog and a usrloc SYNC with the module's sync record", () => {
-    const hex = (f: string) => Buffer.from(readFileSync(new URL(`../../../shared/vectors/${f}`, import.meta.url), "utf8").trim(), "hex");
+    const hex = (f: string) => Buffer.from(readFileSync(new URL(`../vectors/opensips-3.6.8/${f}`, import.meta.url), "utf8").trim(), "hex");
     const dlg = decodePacket(hex("062-clusterer-extra-sync-dialog-n1-to-n2.hex"));
     const dchunks = (dlg.fields as { chunks: { record: string; callid: string }[] }).chunks;
     expect(dchunks.map((c) => [c.record, c.callid])).toEqual([["DLG_SYNC_CHUNK", "1-25523@127.0.0.1"]]);
