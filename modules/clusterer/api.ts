@@ -3,7 +3,7 @@
  * struct `load_clusterer`). Consumers declare `need<ClustererApi>("clusterer")` and get
  * it as `ctx.deps.clusterer`; they `import type` from this file only.
  */
-import type { BinPacket } from "../../core/index.ts";
+import type { BinPacket } from "tsips";
 
 /** Send outcome (`clusterer_send_ret`): 0 SUCCESS, 1 CURR_DISABLED, -1 DEST_DOWN, -2 SEND_ERR. */
 export type ClusterSendResult = 0 | 1 | -1 | -2;

@@ -4,7 +4,7 @@
  * fast-failure probe. Socket-free: everything outside goes through `ClustererEnv`, so unit
  * tests drive it with a fake clock and a loopback BIN.
  */
-import { type BinPacket, type BinReceiveCtx, type BinPeerEvent, type BinSendStatus, type TsipsLogger, type JsonValue, TsipsError } from "../../core/index.ts";
+import { type BinPacket, type BinReceiveCtx, type BinPeerEvent, type BinSendStatus, type TsipsLogger, type JsonValue, TsipsError } from "tsips";
 import {
   CLUSTERER_CURR_DISABLED, CLUSTERER_DEST_DOWN, CLUSTERER_SEND_ERR, CLUSTERER_SEND_SUCCESS,
   type ClusterEvent, type ClusterSendResult, type NodeMatchOp,

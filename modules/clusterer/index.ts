@@ -6,7 +6,7 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { performance } from "node:perf_hooks";
-import { defineModule, TsipsError, type JsonValue, type StatDecl } from "../../core/index.ts";
+import { defineModule, TsipsError, type JsonValue, type StatDecl } from "tsips";
 import type { ClustererApi } from "./api.ts";
 import { createClustererApi } from "./api-impl.ts";
 import { Engine, normalizeHost } from "./engine.ts";

@@ -13,7 +13,7 @@
  *   `cluster_id | src_node_id | dst_node_id` (bin-wire.md §7), declared here as the last
  *   three fields so a dump shows it and a decode reads it.
  */
-import { BinPacket, TsipsError, binCustom as custom, defineMessage, binInt as int, binIntList as intList, binStr as str, type BinMessage, type FieldDef, type MessageValues } from "../../core/index.ts";
+import { BinPacket, TsipsError, binCustom as custom, defineMessage, binInt as int, binIntList as intList, binStr as str, type BinMessage, type FieldDef, type MessageValues } from "tsips";
 
 export const CAP_INTERNAL = "clusterer-internal";
 export const CAP_EXTRA = "clusterer-extra";

@@ -2,7 +2,7 @@
  * MI commands (clusterer.md §12) with OpenSIPS 3.6.8's reply shapes and error texts, plus
  * tsips's `clusterer_sync_status`.
  */
-import { MiError, type JsonValue, type MiCommandDecl, type MiParams, type BinPacket } from "../../core/index.ts";
+import { MiError, type JsonValue, type MiCommandDecl, type MiParams, type BinPacket } from "tsips";
 import { CLUSTERER_CURR_DISABLED, CLUSTERER_DEST_DOWN, CLUSTERER_SEND_SUCCESS, type ClustererApi } from "./api.ts";
 import type { Engine } from "./engine.ts";
 import { MiCmd, RemoveNode } from "./messages.ts";

@@ -3,7 +3,7 @@
  * plus tsips's `shtag_auto_takeover`. Only `db_mode=0` (script provisioning) is supported,
  * so the tsips default is 0 (OpenSIPS defaults to 1).
  */
-import { int, str, strList, type ParamSpec } from "../../core/index.ts";
+import { int, str, strList, type ParamSpec } from "tsips";
 import { parseNodeInfo, parseSharingTag, type ShtagParam } from "./node-info.ts";
 
 /** Syntax check at the modparam line (default property names); re-parsed at init with the *_col names. */

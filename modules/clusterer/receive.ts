@@ -3,7 +3,7 @@
  * (§5.1–§5.14). Drops are logged at debug level and counted by reason
  * (`clusterer:dropped_*` statistics).
  */
-import type { BinPacket, BinSource } from "../../core/index.ts";
+import type { BinPacket, BinSource } from "tsips";
 import { normalizeHost, type Engine } from "./engine.ts";
 import { onPong } from "./link-fsm.ts";
 import {

@@ -2,7 +2,7 @@
  * Sending (clusterer.md §5.15, §7.5, §8.3, bin-wire.md §7): the trailer, one-hop sends to a
  * neighbour's URL, routed sends with retry through another next hop, and flooding.
  */
-import { BinPacket } from "../../core/index.ts";
+import { BinPacket } from "tsips";
 import {
   CLUSTERER_DEST_DOWN, CLUSTERER_SEND_ERR, CLUSTERER_SEND_SUCCESS, type ClusterSendResult,
 } from "./api.ts";

@@ -4,7 +4,7 @@
  * state and timestamps, learned adjacency, sequence pairs and capabilities.
  * Plain data; behaviour lives in link-fsm.ts, topology.ts, receive.ts, send.ts, sync.ts.
  */
-import type { BinPacket } from "../../core/index.ts";
+import type { BinPacket } from "tsips";
 import type { CapabilityRegistration, NodeMatchOp } from "./api.ts";
 import type { NodeUrl } from "./node-info.ts";
 

@@ -8,7 +8,7 @@
  * when every announced chunk arrived; a donor that goes down mid-sync makes the requester
  * ask another donor.
  */
-import { BinPacket, TsipsError } from "../../core/index.ts";
+import { BinPacket, TsipsError } from "tsips";
 import {
   CLUSTERER_SEND_SUCCESS, SYNC_PACKET_TYPE, type CapabilityRegistration, type ClusterSendResult, type SyncStatus,
 } from "./api.ts";

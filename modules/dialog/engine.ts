@@ -9,12 +9,12 @@
  */
 import { randomFillSync } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { type BinPacket, type MessageValues, type TsipsLogger, BinPacket as Packet, LocalSockets, TsipsError, createVersionGuard, type VersionGuard, type SocketDef } from "../../core/index.ts";
+import { type BinPacket, type MessageValues, type TsipsLogger, BinPacket as Packet, LocalSockets, TsipsError, createVersionGuard, type VersionGuard, type SocketDef } from "tsips";
 import type { ClusterEvent, ClustererApi } from "../clusterer/api.ts";
 import type {
   CreateDialogOptions, DialogApi, DialogCounts, DialogEvent, DialogEventKind, DialogInfo, DialogRef, DlgStateNum, ProfileInfo,
 } from "./api.ts";
-import { coreHash } from "../../core/index.ts";
+import { coreHash } from "tsips";
 import { parseDid } from "./did.ts";
 import {
   DIALOG_MESSAGES_BY_TYPE, DLG_BIN_V4, DLG_RECORD_FIELDS, DLG_REPL_CAP, DLG_SYNC_TYPE, DlgCseq, DlgDeleted, DlgProfile, DlgSyncChunk,

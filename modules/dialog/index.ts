@@ -4,7 +4,7 @@
  * `dialog-prof-repl`; spec/dialog.md). tsips routes no SIP: dialogs are created and driven
  * through the module API (`api.ts`) and MI (`dlg_create`, `dlg_set_state`, ...).
  */
-import { defineModule, need, TsipsError, type DepSpec, type StatDecl } from "../../core/index.ts";
+import { defineModule, need, TsipsError, type DepSpec, type StatDecl } from "tsips";
 import type { ClustererApi } from "../clusterer/api.ts";
 import { floorPow2 } from "./hash-size.ts";
 import { DialogEngine, type DialogStatName } from "./engine.ts";

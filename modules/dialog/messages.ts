@@ -6,7 +6,7 @@
  * The 35-field dialog record (§3) is one field list, `DLG_RECORD_FIELDS`, shared by
  * CREATED, UPDATED and the sync chunk.
  */
-import { binCustom, binInt, binStr, defineMessage, type BinPacket, type FieldDef, type MessageValues, type VersionedMessage } from "../../core/index.ts";
+import { binCustom, binInt, binStr, defineMessage, type BinPacket, type FieldDef, type MessageValues, type VersionedMessage } from "tsips";
 
 export const DLG_REPL_CAP = "dialog-dlg-repl";
 export const PROF_REPL_CAP = "dialog-prof-repl";

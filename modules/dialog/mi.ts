@@ -4,9 +4,9 @@
  * in OpenSIPS; see README.md).
  */
 import { setImmediate as yieldLoop } from "node:timers/promises";
-import { MiError, isTsipsError, miStream, type JsonValue, type MiCommandDecl, type MiParams, type MiResult } from "../../core/index.ts";
+import { MiError, isTsipsError, miStream, type JsonValue, type MiCommandDecl, type MiParams, type MiResult } from "tsips";
 import type { DlgStateNum } from "./api.ts";
-import { coreHash } from "../../core/index.ts";
+import { coreHash } from "tsips";
 import { dbId } from "./did.ts";
 import type { DialogEngine } from "./engine.ts";
 import { DLG_STATE_DELETED, type Dialog } from "./store.ts";

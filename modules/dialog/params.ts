@@ -3,7 +3,7 @@
  * Implemented where they mean something without SIP routing and a database; the SIP-, DB- and
  * CacheDB-only ones are accepted with one `ignored:` warning so real configs load unchanged.
  */
-import { int, str, type ParamSpec } from "../../core/index.ts";
+import { int, str, type ParamSpec } from "tsips";
 
 /**
  * Syntax of a profile list, checked at the modparam line (`add_profile_definitions`):

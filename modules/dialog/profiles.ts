@@ -5,7 +5,7 @@
  * nodes broadcast on `dialog-prof-repl`, kept per source node with the time they arrived.
  */
 import type { ProfileInfo } from "./api.ts";
-import { coreHash } from "../../core/index.ts";
+import { coreHash } from "tsips";
 import type { ProfileCounterRecord } from "./messages.ts";
 import type { Dialog } from "./store.ts";
 

@@ -6,7 +6,7 @@
  */
 import { randomFillSync } from "node:crypto";
 import type { DlgStateNum } from "./api.ts";
-import type { LocalSocket } from "../../core/index.ts";
+import type { LocalSocket } from "tsips";
 import type { DlgValue } from "./vals.ts";
 import type { ProfileDef } from "./profiles.ts";
 import { formatDid } from "./did.ts";

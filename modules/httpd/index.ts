@@ -2,7 +2,7 @@
  * httpd: the embedded HTTP server other modules mount handlers on (OpenSIPS modules/httpd).
  * mi_http serves JSON-RPC on `/mi`, prometheus serves `/metrics`.
  */
-import { defineModule, int, str } from "../../core/index.ts";
+import { defineModule, int, str } from "tsips";
 import type { HttpdApi } from "./api.ts";
 import { HttpdServer } from "./server.ts";
 

@@ -8,7 +8,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
-import { TsipsError, type TsipsLogger } from "../../core/index.ts";
+import { TsipsError, type TsipsLogger } from "tsips";
 import type { HttpdApi, HttpdHandler } from "./api.ts";
 
 export interface HttpdOptions {

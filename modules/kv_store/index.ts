@@ -3,7 +3,7 @@
  * (replication, startup sync, benchmarks) and as a short example of a module that
  * registers a clusterer capability. See README.md.
  */
-import { defineModule, int, MiError, need } from "../../core/index.ts";
+import { defineModule, int, MiError, need } from "tsips";
 import type { ClustererApi } from "../clusterer/api.ts";
 import { KvStore } from "./store.ts";
 

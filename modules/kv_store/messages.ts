@@ -2,7 +2,7 @@
  * kv_store's wire messages (capability `kv-store-repl`), declared once each. The sync chunk
  * of one key carries the same fields as KV_SET.
  */
-import { defineMessage, binStr } from "../../core/index.ts";
+import { defineMessage, binStr } from "tsips";
 
 export const KV_CAPABILITY = "kv-store-repl";
 export const KV_VERSION = 1;

@@ -2,7 +2,7 @@
  * The replicated key/value map: local changes are broadcast to the cluster, remote ones
  * applied, and a node that starts asks a donor for the whole map (startup sync).
  */
-import { createVersionGuard, type BinPacket, type TsipsLogger } from "../../core/index.ts";
+import { createVersionGuard, type BinPacket, type TsipsLogger } from "tsips";
 import type { ClusterEvent, ClustererApi } from "../clusterer/api.ts";
 import { KV_CAPABILITY, KV_VERSION, KvDelete, KvSet } from "./messages.ts";
 

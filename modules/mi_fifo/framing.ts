@@ -2,7 +2,7 @@
  * mi_fifo request framing (spec/mi.md §6): optional whitespace, `:reply-name:`, then one
  * JSON-RPC request object; several requests may follow each other in the stream.
  */
-import { JSON_INCOMPLETE, JSON_NOT_OBJECT, jsonObjectEnd } from "../../core/index.ts";
+import { JSON_INCOMPLETE, JSON_NOT_OBJECT, jsonObjectEnd } from "tsips";
 
 export interface FifoRequest {
   /** Reply file name ("" = no reply wanted). */

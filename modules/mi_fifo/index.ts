@@ -8,7 +8,7 @@ import { constants, chmodSync, chownSync, existsSync, openSync, statSync, unlink
 import { open } from "node:fs/promises";
 import { Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { defineModule, int, str } from "../../core/index.ts";
+import { defineModule, int, str } from "tsips";
 import { takeRequests } from "./framing.ts";
 
 const REPLY_OPEN_TRIES = 40; // × 25 ms: the client opens its reply FIFO right after writing

@@ -4,7 +4,7 @@
  * 202 with no body for notifications; HTTP-level faults get 4xx (see README).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { defineModule, int, need, str, type MiHost, type TsipsLogger } from "../../core/index.ts";
+import { defineModule, int, need, str, type MiHost, type TsipsLogger } from "tsips";
 import type { HttpdApi } from "../httpd/api.ts";
 
 export interface MiHttpApi {

@@ -9,7 +9,7 @@
  * label `<group_label>="<group_prefix><group>"`. `labels` rules rename statistics of a
  * group and add labels (see parseLabelRule).
  */
-import type { Stat, StatsRegistry } from "../../core/index.ts";
+import type { Stat, StatsRegistry } from "tsips";
 
 export interface LabelRule {
   /** Statistics group the rule applies to. */

@@ -3,7 +3,7 @@
  * statistics in the Prometheus text format (OpenSIPS modules/prometheus).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { defineModule, int, need, str, strList, type StatsRegistry } from "../../core/index.ts";
+import { defineModule, int, need, str, strList, type StatsRegistry } from "tsips";
 import type { HttpdApi } from "../httpd/api.ts";
 import { parseLabelRule, parseSelection, renderMetrics, type LabelRule, type PromOptions } from "./format.ts";
 

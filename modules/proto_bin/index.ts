@@ -5,7 +5,7 @@
  * core's BIN sends (`ctx.bin.serveSend`) with one reused connection per destination, and
  * reports connection changes (`ctx.bin.peerEvent`) as they happen.
  */
-import { defineModule, int } from "../../core/index.ts";
+import { defineModule, int } from "tsips";
 import type { ProtoBinApi } from "./api.ts";
 import { BinTransport, type TransportOptions } from "./transport.ts";
 

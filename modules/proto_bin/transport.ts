@@ -12,7 +12,7 @@
  * connection on `process.nextTick`, so a burst of small packets costs one syscall.
  */
 import { createServer, connect as netConnect, type Server, type Socket } from "node:net";
-import { type BinPeerEvent, type BinSendStatus, type BinSource, type TsipsLogger, type Stat, TsipsError, isTsipsError, BinFramer, BinFramingError, BIN_MAX_PACKET_SIZE, BIN_MIN_PACKET_SIZE } from "../../core/index.ts";
+import { type BinPeerEvent, type BinSendStatus, type BinSource, type TsipsLogger, type Stat, TsipsError, isTsipsError, BinFramer, BinFramingError, BIN_MAX_PACKET_SIZE, BIN_MIN_PACKET_SIZE } from "tsips";
 import type { BinConnectionInfo, BinListenerInfo } from "./api.ts";
 import { family, hostPort, isWildcard, normHost } from "./addr.ts";
 

@@ -3,7 +3,7 @@
  * of `location_cluster` in `full-sharing-cluster` mode, wire-compatible with OpenSIPS 3.6.8
  * (spec/usrloc.md). Other modules use it through `api.ts` (`need<UsrlocApi>("usrloc")`).
  */
-import { defineModule, need, TsipsError } from "../../core/index.ts";
+import { defineModule, need, TsipsError } from "tsips";
 import type { ClustererApi } from "../clusterer/api.ts";
 import { BranchFlags } from "./flags.ts";
 import { usrlocMi } from "./mi.ts";

@@ -5,7 +5,7 @@
  * ("" = empty store) and parse it only when a key is read or written.
  */
 
-import { jsonObjectEnd } from "../../core/index.ts";
+import { jsonObjectEnd } from "tsips";
 export type KvValue = string | number;
 export type KvObject = Record<string, KvValue>;
 

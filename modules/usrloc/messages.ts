@@ -8,7 +8,7 @@
  * (contact id: uint64, expires/last_modified: time_t = int64, q: int32); they have fixed
  * lengths and a str of another length is rejected as malformed.
  */
-import { TsipsError, type BinPacket, defineMessage, binInt as int, binStr as str, binStrAs as strAs, binCustom as custom, type BinMessage, type FieldDef, type MessageValues } from "../../core/index.ts";
+import { TsipsError, type BinPacket, defineMessage, binInt as int, binStr as str, binStrAs as strAs, binCustom as custom, type BinMessage, type FieldDef, type MessageValues } from "tsips";
 
 export const UL_CAPABILITY = "usrloc-contact-repl";
 /** `UL_BIN_VERSION`: the version sent, also the sync chunks' data_version. */

@@ -4,7 +4,7 @@
  * neither builds one huge value nor blocks other MI requests.
  */
 import { setImmediate as yieldToLoop } from "node:timers/promises";
-import { MiError, miStream, type JsonValue, type MiCommandDecl, type MiParams, type MiResult } from "../../core/index.ts";
+import { MiError, miStream, type JsonValue, type MiCommandDecl, type MiParams, type MiResult } from "tsips";
 import { MATCH_CONTACT_CALLID, UL_EXPIRED_TIME, type Ci, type Ucontact, type Udomain, type Urecord } from "./store.ts";
 import type { UsrlocService } from "./service.ts";
 

@@ -3,7 +3,7 @@
  * resolution of `ul_check_config`. tsips keeps the table in memory only: the SQL/CacheDB
  * modes are rejected where the modparam stands, naming the modes that work.
  */
-import { int, str, strList, type ParamSpec } from "../../core/index.ts";
+import { int, str, strList, type ParamSpec } from "tsips";
 
 export type ClusterMode = "none" | "federation" | "federation-cachedb" | "full-sharing" | "full-sharing-cachedb" | "sql-only";
 export type RestartPersistency = "none" | "load-from-sql" | "sync-from-cluster";

@@ -3,7 +3,7 @@
  * OpenSIPS ul_cluster.c): every local change goes out once with `sendAll`; received packets
  * and sync chunks are applied with the receive semantics of §4 and never re-broadcast.
  */
-import { coreHash, createVersionGuard, isTsipsError, type BinPacket, type Stat, type TsipsLogger, type VersionGuard } from "../../core/index.ts";
+import { coreHash, createVersionGuard, isTsipsError, type BinPacket, type Stat, type TsipsLogger, type VersionGuard } from "tsips";
 import type { ClustererApi, ClusterEvent } from "../clusterer/api.ts";
 import { CLABEL_MASK, nextClabel, packIdHi, packIdLo } from "./contact-id.ts";
 import { kvCanonical, kvParse, kvSerialize } from "./kv.ts";

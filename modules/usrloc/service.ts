@@ -2,10 +2,10 @@
  * What usrloc's init returns: the UsrlocApi other modules use, plus what the MI handlers
  * need (store, replication, modes).
  */
-import { TsipsError } from "../../core/index.ts";
+import { TsipsError } from "tsips";
 import type { ClustererApi } from "../clusterer/api.ts";
 import type { ContactInfo, ContactMatchResult, CtMatch, KvValue, UlAor, UlChange, UlContact, UsrlocApi } from "./api.ts";
-import { coreHash } from "../../core/index.ts";
+import { coreHash } from "tsips";
 import { kvPut } from "./kv.ts";
 import { UL_CAPABILITY } from "./messages.ts";
 import type { PingingMode } from "./params.ts";

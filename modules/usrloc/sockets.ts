@@ -4,7 +4,7 @@
  * is not exactly a local socket's internal or real name means "no socket". BIN listeners
  * never carry contacts.
  */
-import { LocalSockets, type SocketDef } from "../../core/index.ts";
+import { LocalSockets, type SocketDef } from "tsips";
 
 export class SocketTable {
   private readonly local: LocalSockets;

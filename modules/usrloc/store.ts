@@ -8,7 +8,7 @@
  * 64-bit contact id is two int32 halves, not a BigInt.
  */
 import { idDecimal, idFromHalves, nextClabel, packIdHi, packIdLo, CLABEL_MASK } from "./contact-id.ts";
-import { coreHash } from "../../core/index.ts";
+import { coreHash } from "tsips";
 import { kvParse, kvSerialize, kvGet, KV_SHTAG_KEY, KV_UREC_KEY, type KvObject, type KvValue } from "./kv.ts";
 import { urisMatch, uriParam } from "./uri.ts";
 import { CT_MATCH_CONTACT_CALLID, CT_MATCH_CONTACT_ONLY, CT_MATCH_NONE, CT_MATCH_PARAMS, type CtMatch } from "./messages.ts";
