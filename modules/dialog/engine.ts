@@ -1,61 +1,36 @@
 /**
- * The dialog module's logic: the dialog table and its state machine, lifetimes (a per-second
- * timer wheel), ownership by sharing tag, profiles, and replication through the clusterer API
- * (send, receive, sync as donor and receiver) — OpenSIPS dlg_hash.c, dlg_handlers.c,
- * dlg_replication.c and dlg_repl_profile.h as spec/dialog.md describes them.
+ * The dialog module's logic: the dialog table and its state machine, and the local API
+ * (create, state changes, values, profiles, end) — OpenSIPS dlg_hash.c and dlg_handlers.c as
+ * spec/dialog.md describes them. The other concerns live beside it, each in its own file:
+ * lifetimes (`timers.ts`), ownership by sharing tag (`ownership.ts`), 3.6 replication through
+ * the clusterer (`cluster-replication.ts`, `profile-replication.ts`). They change the table
+ * only through the `DialogHost` bookkeeping this class implements (`host.ts`).
  *
  * The engine is plain TypeScript with an injectable clock, so unit tests drive timers and
  * two engines can be joined by an in-memory clusterer. `index.ts` wires it into a module.
  */
 import { randomFillSync } from "node:crypto";
-import { performance } from "node:perf_hooks";
-import { type BinPacket, type MessageValues, type TsipsLogger, BinPacket as Packet, LocalSockets, TsipsError, createVersionGuard, type VersionGuard, type SocketDef } from "tsips";
+import { type BinPacket, type TsipsLogger, LocalSockets, coreHash, type SocketDef } from "tsips";
 import type { ClusterEvent, ClustererApi } from "../clusterer/api.ts";
 import type {
   CreateDialogOptions, DialogApi, DialogCounts, DialogEvent, DialogEventKind, DialogInfo, DialogRef, DlgStateNum, ProfileInfo,
 } from "./api.ts";
-import { coreHash } from "tsips";
+import { ClusterReplication } from "./cluster-replication.ts";
 import { parseDid } from "./did.ts";
+import { DialogEvents } from "./events.ts";
 import {
-  DIALOG_MESSAGES_BY_TYPE, DLG_BIN_V4, DLG_RECORD_FIELDS, DLG_REPL_CAP, DLG_SYNC_TYPE, DlgCseq, DlgDeleted, DlgProfile, DlgSyncChunk,
-  DlgValue, popDlgRecord, PROF_REPL_CAP, REPLICATION_DLG_CREATED, REPLICATION_DLG_CSEQ, REPLICATION_DLG_DELETED, REPLICATION_DLG_PROFILE,
-  REPLICATION_DLG_UPDATED, REPLICATION_DLG_VALUE, pushProfileRecord, type ProfileCounterRecord, type ReplValue,
-} from "./messages.ts";
+  DIALOG_STAT_NAMES, NOOP_COUNTER, dlgError, isState, type Counter, type DialogEngineParams, type DialogHost, type DialogStatName,
+} from "./host.ts";
+import type { ProfileCounterRecord } from "./messages.ts";
+import { Ownership } from "./ownership.ts";
+import { ProfileReplication } from "./profile-replication.ts";
 import { ProfileTable, type ProfileDef } from "./profiles.ts";
-import {
-  DLG_FLAG_CHANGED, DLG_FLAG_FROM_DB, DLG_FLAG_NEW, DLG_FLAG_SYNCED, DLG_FLAGS_NOT_SENT, DLG_STATE_DELETED, Dialog, DialogTable,
-  SHTAG_VALUE_NAME, TimerWheel, type DialogOrigin,
-} from "./store.ts";
-import { parseProfiles, parseValues, serializeProfiles, serializeValues, type DlgValue as Val } from "./vals.ts";
+import { record, wireOf, type DlgRecord } from "./record.ts";
+import { DLG_FLAG_NEW, DLG_FLAG_SYNCED, DLG_STATE_DELETED, Dialog, DialogTable, SHTAG_VALUE_NAME } from "./store.ts";
+import { LifetimeTimers } from "./timers.ts";
+import { parseProfiles } from "./vals.ts";
 
-/** The modparams the engine uses (already validated; `hash_size` already a power of two). */
-export interface DialogEngineParams {
-  dialog_replication_cluster: number;
-  profile_replication_cluster: number;
-  replicate_profiles_timer: number;
-  replicate_profiles_check: number;
-  replicate_profiles_buffer: number;
-  replicate_profiles_expire: number;
-  cluster_auto_sync: number;
-  hash_size: number;
-  default_timeout: number;
-  log_profile_hash_size: number;
-  delete_delay: number;
-  profiles_with_value: string;
-  profiles_no_value: string;
-  cachedb_url: string;
-}
-
-export const DIALOG_STAT_NAMES = [
-  "active_dialogs", "early_dialogs", "processed_dialogs", "expired_dialogs", "failed_dialogs",
-  "create_sent", "update_sent", "delete_sent", "create_recv", "update_recv", "delete_recv", "repl_dropped",
-] as const;
-export type DialogStatName = (typeof DIALOG_STAT_NAMES)[number];
-
-interface Counter {
-  inc(n?: number): void;
-}
-const NOOP: Counter = { inc() {} };
+export { DIALOG_STAT_NAMES, type DialogEngineParams, type DialogStatName } from "./host.ts";
 
 export interface DialogEngineOptions {
   params: DialogEngineParams;
@@ -74,14 +49,6 @@ export interface DialogEngineOptions {
   randomIds?: boolean;
 }
 
-type DlgRecord = MessageValues<typeof DLG_RECORD_FIELDS>;
-
-const isState = (n: number): n is DlgStateNum => n >= 1 && n <= 5 && Number.isInteger(n);
-
-function dlgError(code: "TSIPS_ERR_DLG_NOT_FOUND" | "TSIPS_ERR_DLG_BACKUP" | "TSIPS_ERR_DLG_STATE" | "TSIPS_ERR_DLG_ARG", msg: string): TsipsError {
-  return new TsipsError(code, msg, { module: "dialog" });
-}
-
 /** Random bytes for tags, refilled in blocks (a tag per leg per dialog is on the create path). */
 const tagPool = Buffer.allocUnsafe(4096);
 let tagPos = tagPool.length;
@@ -95,65 +62,69 @@ function newTag(): string {
   return tagPool.toString("hex", tagPos - 5, tagPos);
 }
 
-export class DialogEngine implements DialogApi {
+export class DialogEngine implements DialogApi, DialogHost {
   readonly table: DialogTable;
   readonly profilesTable: ProfileTable;
   readonly sockets: LocalSockets;
   readonly params: DialogEngineParams;
-  private readonly log: TsipsLogger;
-  private readonly cl: ClustererApi | undefined;
+  readonly log: TsipsLogger;
+  readonly events: DialogEvents;
+  readonly st: Readonly<Record<DialogStatName, Counter>>;
   /** Dialog replication on (cluster set and clusterer there). */
   readonly dlgRepl: boolean;
   /** Profile replication on. */
   readonly profRepl: boolean;
-  private readonly now: () => number;
-  private readonly wheel: TimerWheel;
-  private readonly st: Record<DialogStatName, Counter>;
-  private readonly versionGuard: VersionGuard;
-  private early = 0;
-  private active = 0;
-  /** Tag state cache (clusterer shtagGet), invalidated by the clusterer's change callbacks. */
-  private readonly tagActive = new Map<string, boolean>();
-  /** Tags this module has seen (on dialogs or in callbacks): what `shtag_sync_all_backup` walks. */
-  private readonly knownTags = new Set<string>();
-  /** Tagged dialogs whose lifetime passed while this node was backup: tag → dialogs. */
-  private readonly overdue = new Map<string, Set<Dialog>>();
-  /** Per-tag sync status for this capability (REQUIRED unless listed false; see `defaultRequired`). */
-  private readonly tagSyncStatus = new Map<string, boolean>();
-  private defaultRequired = true;
   /** Our "sync in progress" marker (dlg_replication.c). */
   syncInProgress = false;
-  private readonly listeners = new Map<DialogEventKind, Set<(ev: DialogEvent) => void>>();
-  private readonly intervals: NodeJS.Timeout[] = [];
-  private undoTagCb: (() => void) | undefined;
+  private readonly now: () => number;
+  private readonly timers: LifetimeTimers;
+  private readonly ownership: Ownership;
+  /** 3.6 dialog replication (receiving works without a clusterer; sending goes through `repl36`). */
+  private readonly clusterRepl: ClusterReplication;
+  /** 3.6 profile replication; present whenever a clusterer is (it sends only when its cluster is set). */
+  private readonly profileRepl: ProfileReplication | undefined;
+  /** The 3.6 dialog replication that local changes go out through (undefined: not configured). */
+  private readonly repl36: ClusterReplication | undefined;
+  private early = 0;
+  private active = 0;
   private started = false;
 
   constructor(o: DialogEngineOptions) {
     this.params = o.params;
     this.log = o.log;
-    this.cl = o.clusterer;
     this.now = o.now ?? Date.now;
-    this.dlgRepl = o.params.dialog_replication_cluster > 0 && this.cl !== undefined;
-    this.profRepl = o.params.profile_replication_cluster > 0 && this.cl !== undefined;
+    this.events = new DialogEvents(o.log);
+    const cl = o.clusterer;
+    this.dlgRepl = o.params.dialog_replication_cluster > 0 && cl !== undefined;
+    this.profRepl = o.params.profile_replication_cluster > 0 && cl !== undefined;
     this.table = new DialogTable(o.params.hash_size, o.randomIds ?? true);
-    this.wheel = new TimerWheel(this.nowSec());
+    this.ownership = new Ownership(this.dlgRepl ? cl : undefined, o.params.dialog_replication_cluster);
+    this.timers = new LifetimeTimers(this.nowSec(), {
+      has: (d) => this.table.has(d),
+      free: (d) => this.table.remove(d),
+      mine: (d) => this.ownership.mine(d),
+      expire: (d) => this.expire(d),
+      markOverdue: (d) => this.ownership.markOverdue(d),
+    });
     this.sockets = new LocalSockets(o.sockets, o.advertisedAddress);
     const st = {} as Record<DialogStatName, Counter>;
-    for (const n of DIALOG_STAT_NAMES) st[n] = o.stats?.[n] ?? NOOP;
+    for (const n of DIALOG_STAT_NAMES) st[n] = o.stats?.[n] ?? NOOP_COUNTER;
     this.st = st;
-    this.versionGuard = createVersionGuard(this.log, st.repl_dropped);
     this.profilesTable = new ProfileTable({
       buckets: 2 ** o.params.log_profile_hash_size,
       binEnabled: this.profRepl,
       cachedbUrl: o.params.cachedb_url,
       expireSec: o.params.replicate_profiles_expire,
       now: this.now,
-      isBackupTag: (tag) => this.dlgRepl && !this.isTagActive(tag),
+      isBackupTag: (tag) => this.dlgRepl && !this.ownership.isTagActive(tag),
       warn: (m) => this.log.warn(m),
     });
     // OpenSIPS defines profiles without value first, then those with value.
     this.profilesTable.define(o.params.profiles_no_value, false);
     this.profilesTable.define(o.params.profiles_with_value, true);
+    this.clusterRepl = new ClusterReplication(this, cl, this.ownership);
+    this.profileRepl = cl ? new ProfileReplication(this, cl) : undefined;
+    this.repl36 = this.dlgRepl ? this.clusterRepl : undefined;
     if (this.dlgRepl && !this.sockets.defaultSip()) {
       this.log.warn("dialog replication is on but no SIP socket is defined (socket=udp:IP:PORT [tag NAME]): "
         + "local dialogs cannot be created, and replicated ones can only match a listener a peer names");
@@ -167,116 +138,45 @@ export class DialogEngine implements DialogApi {
   start(): void {
     if (this.started) return;
     this.started = true;
-    const cl = this.cl;
-    if (!cl) return;
-    if (this.profRepl) {
-      cl.registerCapability({
-        capability: PROF_REPL_CAP, clusterId: this.params.profile_replication_cluster, startupSync: false, syncCond: "any",
-        onPacket: (pkt, type, src) => this.onProfilePacket(pkt, type, src),
-      });
-    }
-    if (this.dlgRepl) {
-      const cluster = this.params.dialog_replication_cluster;
-      cl.registerCapability({
-        capability: DLG_REPL_CAP, clusterId: cluster, startupSync: true, syncCond: "any",
-        onPacket: (pkt, type, src) => this.onDialogPacket(pkt, type, src),
-        onEvent: (ev) => this.onClusterEvent(ev),
-      });
-      this.undoTagCb = cl.shtagOnChange(undefined, cluster, (tag, state) => this.onTagChange(tag, state === "active"));
-      this.syncInProgress = true;
-      const rc = cl.requestSync(DLG_REPL_CAP, cluster);
-      if (rc < 0) this.log.error("failed to request a dialog sync at startup");
-    }
+    if (this.profRepl) this.profileRepl?.start();
+    if (this.dlgRepl) this.clusterRepl.start();
   }
 
   private startTimers(): void {
-    const t = setInterval(() => this.runTimers(), 1000);
-    t.unref();
-    this.intervals.push(t);
-    if (this.profRepl && this.profilesTable.hasBin) {
-      const b = setInterval(() => this.broadcastProfiles(), Math.max(1, this.params.replicate_profiles_timer));
-      b.unref();
-      const c = setInterval(() => this.profilesTable.cleanup(), Math.max(1, this.params.replicate_profiles_check) * 1000);
-      c.unref();
-      this.intervals.push(b, c);
-    }
+    this.timers.start(() => this.runTimers());
+    if (this.profRepl) this.profileRepl?.startTimers();
   }
 
   stop(): void {
-    for (const t of this.intervals) clearInterval(t);
-    this.intervals.length = 0;
-    this.undoTagCb?.();
-    this.undoTagCb = undefined;
+    this.timers.stop();
+    this.profileRepl?.stop();
+    this.clusterRepl.stop();
   }
 
-  private nowSec(): number {
+  nowSec(): number {
     return Math.floor(this.now() / 1000);
   }
 
   // ── events ─────────────────────────────────────────────────────────────
 
   on(kinds: DialogEventKind | readonly DialogEventKind[], cb: (ev: DialogEvent) => void): () => void {
-    const list = typeof kinds === "string" ? [kinds] : kinds;
-    for (const k of list) {
-      let s = this.listeners.get(k);
-      if (!s) this.listeners.set(k, s = new Set());
-      s.add(cb);
-    }
-    return () => {
-      for (const k of list) this.listeners.get(k)?.delete(cb);
-    };
-  }
-
-  /** Cheap check so the hot paths build an event object only when someone listens. */
-  private listened(kind: DialogEventKind): boolean {
-    const s = this.listeners.get(kind);
-    return s !== undefined && s.size > 0;
+    return this.events.on(kinds, cb);
   }
 
   private emit(ev: DialogEvent): void {
-    const s = this.listeners.get(ev.kind);
-    if (!s || s.size === 0) return;
-    for (const cb of s) {
-      try {
-        cb(ev);
-      } catch (err) {
-        this.log.error({ err, event: ev.kind }, "dialog callback threw");
-      }
-    }
+    this.events.emit(ev);
   }
 
-  // ── ownership ──────────────────────────────────────────────────────────
-
-  private isTagActive(tag: string): boolean {
-    let a = this.tagActive.get(tag);
-    if (a === undefined) {
-      a = this.cl!.shtagGet(tag, this.params.dialog_replication_cluster) === "active";
-      this.tagActive.set(tag, a);
-      this.knownTags.add(tag);
-    }
-    return a;
-  }
-
-  /** This node runs the dialog's timers and owner-only actions. */
-  private mine(d: Dialog): boolean {
-    return !this.dlgRepl || d.shtag === undefined || this.isTagActive(d.shtag);
-  }
+  // ── ownership and timers ───────────────────────────────────────────────
 
   isOwner(ref: DialogRef): boolean {
-    return this.mine(this.resolve(ref));
+    return this.ownership.mine(this.resolve(ref));
   }
 
   /** A sharing tag changed state (clusterer callback): the new owner takes over overdue timers. */
   onTagChange(tag: string, active: boolean): void {
-    this.tagActive.set(tag, active);
-    this.knownTags.add(tag);
-    if (!active) return;
-    const waiting = this.overdue.get(tag);
-    if (!waiting) return;
-    this.overdue.delete(tag);
     let n = 0;
-    for (const d of waiting) {
-      d.overdue = false;
+    for (const d of this.ownership.setTagState(tag, active)) {
       if (d.state !== DLG_STATE_DELETED && this.table.has(d) && d.shtag === tag) {
         this.expire(d);
         n++;
@@ -285,37 +185,9 @@ export class DialogEngine implements DialogApi {
     if (n > 0) this.log.info({ tag, dialogs: n }, `sharing tag ${tag} active here: ended ${n} dialog(s) whose lifetime passed while backup`);
   }
 
-  // ── timers ─────────────────────────────────────────────────────────────
-
   /** Runs every lifetime that is due (called each second; tests call it with a fake clock). */
   runTimers(nowMs = this.now()): number {
-    const due = this.wheel.due(Math.floor(nowMs / 1000));
-    for (const d of due) {
-      if (!this.table.has(d)) continue;
-      if (d.state === DLG_STATE_DELETED) {
-        this.table.remove(d); // delete_delay elapsed
-        continue;
-      }
-      if (this.mine(d)) this.expire(d);
-      else this.markOverdue(d);
-    }
-    return due.length;
-  }
-
-  private markOverdue(d: Dialog): void {
-    const tag = d.shtag!;
-    let s = this.overdue.get(tag);
-    if (!s) this.overdue.set(tag, s = new Set());
-    s.add(d);
-    d.overdue = true;
-  }
-
-  private clearOverdue(d: Dialog): void {
-    if (!d.overdue) return;
-    d.overdue = false;
-    for (const [tag, s] of this.overdue) {
-      if (s.delete(d) && s.size === 0) this.overdue.delete(tag);
-    }
+    return this.timers.run(Math.floor(nowMs / 1000));
   }
 
   /** The owner's timeout: end + replicate DELETED (dlg_ontimeout). */
@@ -325,10 +197,9 @@ export class DialogEngine implements DialogApi {
     this.terminate(d, "timeout", true);
   }
 
-  private arm(d: Dialog): void {
-    this.clearOverdue(d);
-    if (d.expiresAt > 0) this.wheel.add(d, d.expiresAt);
-    else this.wheel.remove(d);
+  arm(d: Dialog): void {
+    this.ownership.clearOverdue(d);
+    this.timers.arm(d);
   }
 
   // ── state bookkeeping ──────────────────────────────────────────────────
@@ -338,7 +209,7 @@ export class DialogEngine implements DialogApi {
     else if (state === 3 || state === 4) this.active += n;
   }
 
-  private setStateRaw(d: Dialog, s: DlgStateNum): void {
+  setStateRaw(d: Dialog, s: DlgStateNum): void {
     d.wire = undefined;
     if (this.table.has(d)) {
       this.countIn(d.state, -1);
@@ -347,16 +218,16 @@ export class DialogEngine implements DialogApi {
     d.state = s;
   }
 
-  private insert(d: Dialog): void {
+  insert(d: Dialog): void {
     this.table.insert(d);
     this.countIn(d.state, 1);
-    if (d.shtag !== undefined) this.knownTags.add(d.shtag);
+    if (d.shtag !== undefined) this.ownership.know(d.shtag);
   }
 
   private unlinkFromTable(d: Dialog): void {
     if (this.table.remove(d)) this.countIn(d.state, -1);
-    this.wheel.remove(d);
-    this.clearOverdue(d);
+    this.timers.wheel.remove(d);
+    this.ownership.clearOverdue(d);
   }
 
   counts(): DialogCounts {
@@ -368,18 +239,18 @@ export class DialogEngine implements DialogApi {
    * DELETED replicated when asked and the dialog was confirmed, then freed (or kept for
    * `delete_delay` seconds).
    */
-  private terminate(d: Dialog, reason: string, replicate: boolean, keep = true): boolean {
+  terminate(d: Dialog, reason: string, replicate: boolean, keep = true): boolean {
     const old = d.state;
     if (old === DLG_STATE_DELETED) return false;
     this.setStateRaw(d, DLG_STATE_DELETED);
     d.endReason = reason;
     if (old < 3 && reason !== "replicated" && reason !== "sync-purge") this.st.failed_dialogs.inc();
-    this.wheel.remove(d);
-    this.clearOverdue(d);
+    this.timers.wheel.remove(d);
+    this.ownership.clearOverdue(d);
     this.sendProfileRemovals(this.profilesTable.unlinkAll(d));
-    if (replicate && old >= 3) this.sendDeleted(d);
+    if (replicate && old >= 3) this.repl36?.sendDeleted(d);
     this.emit({ kind: "terminated", dialog: d, origin: reason === "replicated" ? "replicated" : reason === "sync-purge" ? "sync" : "local", oldState: old, newState: DLG_STATE_DELETED, reason });
-    if (keep && this.params.delete_delay > 0) this.wheel.add(d, this.nowSec() + this.params.delete_delay);
+    if (keep && this.params.delete_delay > 0) this.timers.wheel.add(d, this.nowSec() + this.params.delete_delay);
     else this.unlinkFromTable(d);
     return true;
   }
@@ -482,8 +353,8 @@ export class DialogEngine implements DialogApi {
     for (const p of profs) this.profilesTable.link(d, p.def, p.value);
     this.arm(d);
     this.st.processed_dialogs.inc();
-    if (this.listened("created")) this.emit({ kind: "created", dialog: d, origin: "local", newState: state });
-    if (state >= 3) this.sendCreated(d);
+    if (this.events.listened("created")) this.emit({ kind: "created", dialog: d, origin: "local", newState: state });
+    if (state >= 3) this.repl36?.sendCreated(d);
     return d;
   }
 
@@ -499,8 +370,8 @@ export class DialogEngine implements DialogApi {
     this.setStateRaw(d, state);
     this.emit({ kind: "state", dialog: d, origin: "local", oldState: old, newState: state });
     if (state >= 3) {
-      if (!d.replicated) this.sendCreated(d);
-      else this.sendUpdated(d);
+      if (!d.replicated) this.repl36?.sendCreated(d);
+      else this.repl36?.sendUpdated(d);
     }
     return d;
   }
@@ -520,7 +391,7 @@ export class DialogEngine implements DialogApi {
     d.wire = undefined;
     if (leg === "caller") d.callerLastGenCseq = cseq >>> 0;
     else d.calleeLastGenCseq = cseq >>> 0;
-    if (d.replicated && d.state >= 3) this.sendCseq(d, leg);
+    if (d.replicated && d.state >= 3) this.repl36?.sendCseq(d, leg);
     return d;
   }
 
@@ -530,7 +401,7 @@ export class DialogEngine implements DialogApi {
     if (value === undefined) d.deleteValue(name);
     else d.storeValue(name, typeof value === "number" ? Math.trunc(value) | 0 : value);
     if (name === SHTAG_VALUE_NAME) this.retag(d, typeof value === "string" && value !== "" ? value : undefined);
-    if (d.replicated && d.state >= 4) this.sendValue(d, name, value);
+    if (d.replicated && d.state >= 4) this.repl36?.sendValue(d, name, value);
     this.emit({ kind: "updated", dialog: d, origin: "local" });
     return d;
   }
@@ -538,7 +409,7 @@ export class DialogEngine implements DialogApi {
   /** MI `dlg_push_var`: stores a string value (VALUE in state >= 4) and replicates an UPDATED. */
   pushValue(ref: DialogRef, name: string, value: string): DialogInfo {
     const d = this.setValue(ref, name, value) as Dialog;
-    if (d.replicated && (d.state === 3 || d.state === 4)) this.sendUpdated(d);
+    if (d.replicated && (d.state === 3 || d.state === 4)) this.repl36?.sendUpdated(d);
     return d;
   }
 
@@ -574,299 +445,28 @@ export class DialogEngine implements DialogApi {
 
   end(ref: DialogRef, reason = "api"): DialogInfo {
     const d = this.live(ref);
-    if (!this.mine(d)) throw dlgError("TSIPS_ERR_DLG_BACKUP", `node is backup for dialog ${d.id} (sharing tag ${d.shtag})`);
+    if (!this.ownership.mine(d)) throw dlgError("TSIPS_ERR_DLG_BACKUP", `node is backup for dialog ${d.id} (sharing tag ${d.shtag})`);
     this.terminate(d, reason, true);
     return d;
   }
 
   /** A local change of a confirmed dialog: UPDATED (OpenSIPS replicates on $DLG_timeout, profiles, values pushed by MI). */
   private changed(d: Dialog): void {
-    if (this.listened("updated")) this.emit({ kind: "updated", dialog: d, origin: "local" });
-    if (d.replicated && (d.state === 3 || d.state === 4)) this.sendUpdated(d);
+    if (this.events.listened("updated")) this.emit({ kind: "updated", dialog: d, origin: "local" });
+    if (d.replicated && (d.state === 3 || d.state === 4)) this.repl36?.sendUpdated(d);
   }
 
-  private retag(d: Dialog, tag: string | undefined): void {
+  retag(d: Dialog, tag: string | undefined): void {
     if (tag === d.shtag) return;
     this.profilesTable.retag(d, d.shtag, tag);
-    this.clearOverdue(d);
+    this.ownership.clearOverdue(d);
     d.shtag = tag;
-    if (tag !== undefined) this.knownTags.add(tag);
+    if (tag !== undefined) this.ownership.know(tag);
     // Re-check a lifetime that already passed under the old owner.
-    if (d.expiresAt > 0 && d.expiresAt <= this.nowSec() && d.state !== DLG_STATE_DELETED) this.wheel.add(d, d.expiresAt);
+    if (d.expiresAt > 0 && d.expiresAt <= this.nowSec() && d.state !== DLG_STATE_DELETED) this.timers.wheel.add(d, d.expiresAt);
   }
 
-  // ── sending ────────────────────────────────────────────────────────────
-
-  /** The 35-field record (`bin_push_dlg`). A tagged dialog stores its tag as value `dlgX_shtag` first. */
-  record(d: Dialog): DlgRecord {
-    if (d.shtag !== undefined) d.storeValue(SHTAG_VALUE_NAME, d.shtag);
-    const callerSock = d.callerSock?.sockStr ?? "";
-    return {
-      callid: d.callid, callerTag: d.callerTag, calleeTag: d.calleeTag, fromUri: d.fromUri, toUri: d.toUri,
-      hId: d.hId, startTs: d.startTs, state: d.state,
-      callerSocket: callerSock, calleeSocket: d.calleeSock?.sockStr ?? callerSock,
-      callerCseq: d.callerCseq, calleeCseq: d.calleeCseq, callerRouteSet: d.callerRouteSet, calleeRouteSet: d.calleeRouteSet,
-      callerContact: d.callerContact, calleeContact: d.calleeContact, calleeMangledFrom: d.calleeMangledFrom, calleeMangledTo: d.calleeMangledTo,
-      callerInSdp: d.callerInSdp, callerOutSdp: d.callerOutSdp, calleeInSdp: d.calleeInSdp, calleeOutSdp: d.calleeOutSdp,
-      callerAdvContact: d.callerAdvContact, calleeAdvContact: d.calleeAdvContact,
-      vars: serializeValues(d.vals), profiles: serializeProfiles(d.links?.map((l) => ({ name: l.profile.fullName, value: l.value }))),
-      userFlags: d.userFlags, modFlags: d.modFlags, flags: (d.flags & ~DLG_FLAGS_NOT_SENT) >>> 0,
-      expiresAt: d.expiresAt, callerLastGenCseq: d.callerLastGenCseq, calleeLastGenCseq: d.calleeLastGenCseq,
-      onAnswerRoute: d.onAnswerRoute, onTimeoutRoute: d.onTimeoutRoute, onHangupRoute: d.onHangupRoute,
-    };
-  }
-
-  /** Scratch packet the record is encoded into before it is copied to `d.wire`. */
-  private scratch: BinPacket | undefined;
-
-  /** The encoded record of a dialog, built once per change (`d.wire`). */
-  wireOf(d: Dialog): Buffer {
-    const rec = d.wire === undefined || (d.shtag !== undefined && d.vals?.get(SHTAG_VALUE_NAME) !== d.shtag) ? this.record(d) : undefined;
-    if (rec) {
-      const p = (this.scratch ??= Packet.init(DLG_REPL_CAP, 0, DLG_BIN_V4, 65535));
-      p.resetBackPointer();
-      DlgSyncChunk.pushFields(p, rec, DLG_BIN_V4);
-      d.wire = Buffer.from(p.contentStart());
-    }
-    return d.wire!;
-  }
-
-  /** A CREATED/UPDATED packet around the dialog's encoded record. */
-  private recordPacket(d: Dialog, type: number): BinPacket {
-    const w = this.wireOf(d);
-    return Packet.init(DLG_REPL_CAP, type, DLG_BIN_V4, 16 + DLG_REPL_CAP.length + w.length + 12).appendBuffer(w);
-  }
-
-  private send(pkt: BinPacket, what: string, cluster = this.params.dialog_replication_cluster): boolean {
-    const rc = this.cl!.sendAll(pkt, cluster);
-    switch (rc) {
-      case 0:
-        return true;
-      case 1:
-        this.log.info(`${what}: current node is disabled`);
-        return false;
-      case -1:
-        this.log.info(`${what}: all destinations are down`);
-        return false;
-      default:
-        this.log.error(`${what}: failed to send`);
-        return false;
-    }
-  }
-
-  private sendCreated(d: Dialog): void {
-    if (!this.dlgRepl || d.state < 3 || d.state > 4) return;
-    d.replicated = true;
-    if (this.send(this.recordPacket(d, REPLICATION_DLG_CREATED), "replicate dialog created")) this.st.create_sent.inc();
-  }
-
-  private sendUpdated(d: Dialog): void {
-    if (!this.dlgRepl || d.state < 3 || d.state > 4) return;
-    // As OpenSIPS: re-storing the tag value in state >= 4 sends a VALUE right before the UPDATED.
-    if (d.shtag !== undefined && d.state >= 4) this.sendValue(d, SHTAG_VALUE_NAME, d.shtag);
-    if (this.send(this.recordPacket(d, REPLICATION_DLG_UPDATED), "replicate dialog updated")) this.st.update_sent.inc();
-  }
-
-  private sendDeleted(d: Dialog): void {
-    if (!this.dlgRepl) return;
-    const pkt = DlgDeleted.encode({ callid: d.callid, callerTag: d.callerTag, calleeTag: d.calleeTag, hId: d.hId });
-    if (this.send(pkt, "replicate dialog deleted")) this.st.delete_sent.inc();
-  }
-
-  private sendCseq(d: Dialog, leg: "caller" | "callee"): void {
-    if (!this.dlgRepl) return;
-    const toCallee = leg === "callee";
-    this.send(DlgCseq.encode({
-      callid: d.callid, fromTag: toCallee ? d.callerTag : d.calleeTag, toTag: toCallee ? d.calleeTag : d.callerTag,
-      hId: d.hId, cseq: toCallee ? d.calleeLastGenCseq : d.callerLastGenCseq,
-    }), "replicate dialog cseq");
-  }
-
-  private sendValue(d: Dialog, name: string, value: Val | undefined): void {
-    if (!this.dlgRepl) return;
-    const v: ReplValue = value === undefined ? { type: 0 } : typeof value === "number" ? { type: 2, value } : { type: 1, value };
-    this.send(DlgValue.encode({ callid: d.callid, hId: d.hId, name, value: v }), "replicate dialog value");
-  }
-
-  // ── profiles over BIN ──────────────────────────────────────────────────
-
-  /** One periodic broadcast of the local `/b` counters (`broadcast_profiles`). Returns the packets sent. */
-  broadcastProfiles(): number {
-    if (!this.profRepl || !this.profilesTable.hasBin) return 0;
-    const cluster = this.params.profile_replication_cluster;
-    let sent = 0;
-    let pkt = Packet.init(PROF_REPL_CAP, REPLICATION_DLG_PROFILE, DLG_BIN_V4);
-    let n = 0;
-    for (const group of this.profilesTable.broadcastGroups()) {
-      for (const r of group) {
-        pushProfileRecord(pkt, r);
-        n++;
-      }
-      if (pkt.length > this.params.replicate_profiles_buffer) {
-        this.sendProfilePacket(pkt, cluster);
-        sent++;
-        pkt = Packet.init(PROF_REPL_CAP, REPLICATION_DLG_PROFILE, DLG_BIN_V4);
-        n = 0;
-      }
-    }
-    if (n > 0) {
-      this.sendProfilePacket(pkt, cluster);
-      sent++;
-    }
-    return sent;
-  }
-
-  private sendProfilePacket(pkt: BinPacket, cluster: number): void {
-    const rc = this.cl!.sendAll(pkt, cluster);
-    if (rc === -1) this.log.debug("profile replication: all destinations down");
-    else if (rc === -2) this.log.error("profile replication: failed to send");
-  }
-
-  /** Immediate removal packets (`repl_prof_remove`): one record, counter 0. */
-  private sendProfileRemovals(removals: ProfileCounterRecord[]): void {
-    if (removals.length === 0 || !this.profRepl) return;
-    for (const r of removals) this.sendProfilePacket(DlgProfile.encode({ records: [r] }), this.params.profile_replication_cluster);
-  }
-
-  /** Runs the `replicate_profiles_check` cleanup now. */
-  cleanupProfiles(): number {
-    return this.profilesTable.cleanup();
-  }
-
-  // ── receiving ──────────────────────────────────────────────────────────
-
-  private drop(type: number, src: number, err: unknown): void {
-    this.st.repl_dropped.inc();
-    this.log.error({ type, src, err: err instanceof Error ? err.message : err }, "Failed to process a binary packet!");
-  }
-
-  /** The `dialog-dlg-repl` packet callback (`receive_dlg_repl`). */
-  onDialogPacket(pkt: BinPacket, type: number, src: number): void {
-    const v = pkt.version;
-    try {
-      const msg = DIALOG_MESSAGES_BY_TYPE.get(type);
-      if (!msg) {
-        this.st.repl_dropped.inc();
-        this.log.warn(`Invalid dialog binary packet command: ${type} (from node: ${src} in cluster: ${this.params.dialog_replication_cluster})`);
-        this.log.error("Failed to process a binary packet!");
-        return;
-      }
-      // Versions 3 and 4 (VALUE: 4 only), as receive_dlg_repl; dropped, counted, logged once per version.
-      if (!this.versionGuard.check(pkt, msg)) return;
-      let ok = true;
-      switch (type) {
-        case REPLICATION_DLG_CREATED:
-          ok = this.applyCreate(popDlgRecord(pkt), v, "replicated");
-          if (ok) this.st.create_recv.inc();
-          break;
-        case REPLICATION_DLG_UPDATED:
-          ok = this.applyUpdate(popDlgRecord(pkt), v);
-          if (ok) this.st.update_recv.inc();
-          break;
-        case REPLICATION_DLG_DELETED:
-          ok = this.applyDelete(DlgDeleted.decode(pkt), v);
-          break;
-        case REPLICATION_DLG_CSEQ:
-          ok = this.applyCseq(DlgCseq.decode(pkt), v);
-          break;
-        case REPLICATION_DLG_VALUE:
-          ok = this.applyValue(DlgValue.decode(pkt));
-          break;
-        case DLG_SYNC_TYPE:
-          this.applySync(pkt, v, src);
-          break;
-      }
-      if (!ok) this.drop(type, src, "handler failed");
-    } catch (err) {
-      this.drop(type, src, err);
-    }
-  }
-
-  private lookupRec(callid: string, tag1: string, tag2: string, hId: number, version: number): Dialog | undefined {
-    const hEntry = coreHash(callid, this.table.size);
-    return version >= 4 ? this.table.get(hEntry, hId) : this.table.findByTags(hEntry, callid, tag1, tag2);
-  }
-
-  /** CREATED / sync chunk (`dlg_replicated_create`). False when the dialog was rejected. */
-  private applyCreate(rec: DlgRecord, version: number, origin: "replicated" | "sync"): boolean {
-    const existing = this.lookupRec(rec.callid, rec.callerTag, rec.calleeTag, rec.hId, version);
-    if (existing) {
-      existing.flags &= ~DLG_FLAG_FROM_DB;
-      if (origin === "sync" || this.syncInProgress) existing.flags |= DLG_FLAG_SYNCED;
-      return true;
-    }
-    return this.build(rec, origin);
-  }
-
-  private build(rec: DlgRecord, origin: DialogOrigin): boolean {
-    const hEntry = coreHash(rec.callid, this.table.size);
-    if (!isState(rec.state)) {
-      this.log.error(`replicated dialog ${rec.callid} has an invalid state ${rec.state}`);
-      return false;
-    }
-    this.table.bumpNextId(hEntry, rec.hId);
-    const callerSock = this.sockets.resolve(rec.callerSocket);
-    if (!callerSock) {
-      this.log.error(`Replicated dialog doesn't match caller's listening socket ${rec.callerSocket}`);
-      return false;
-    }
-    const calleeSock = this.sockets.resolve(rec.calleeSocket);
-    if (!calleeSock) {
-      this.log.error(`Replicated dialog doesn't match callee's listening socket ${rec.calleeSocket}`);
-      return false;
-    }
-    if (rec.state === DLG_STATE_DELETED) return true; // nothing to build
-    const vals = rec.vars ? parseValues(rec.vars) : [];
-    let shtag: string | undefined;
-    for (const [k, v] of vals) if (k === SHTAG_VALUE_NAME && typeof v === "string" && v !== "") shtag = v;
-    let flags = (rec.flags | DLG_FLAG_NEW) >>> 0;
-    if (origin === "sync") {
-      flags |= DLG_FLAG_SYNCED;
-      if (!this.tagSyncRequired(shtag)) return true; // dropped: its tag's sync status is "not required"
-    } else if (this.syncInProgress) flags |= DLG_FLAG_SYNCED;
-    const d = new Dialog({
-      hEntry, hId: rec.hId, callid: rec.callid, fromUri: rec.fromUri, toUri: rec.toUri, callerTag: rec.callerTag,
-      calleeTag: rec.calleeTag, state: rec.state, startTs: rec.startTs, origin,
-    });
-    d.callerSock = callerSock;
-    d.calleeSock = calleeSock;
-    d.callerCseq = "0"; // dlg_update_leg_info forces the caller leg's r_cseq to "0"
-    d.callerInviteCseq = rec.callerCseq;
-    d.calleeCseq = rec.calleeCseq;
-    d.callerRouteSet = rec.callerRouteSet;
-    d.calleeRouteSet = rec.calleeRouteSet;
-    d.callerContact = rec.callerContact;
-    d.calleeContact = rec.calleeContact;
-    d.calleeMangledFrom = rec.calleeMangledFrom;
-    d.calleeMangledTo = rec.calleeMangledTo;
-    d.callerInSdp = rec.callerInSdp;
-    d.callerOutSdp = rec.callerOutSdp;
-    d.calleeInSdp = rec.calleeInSdp;
-    d.calleeOutSdp = rec.calleeOutSdp;
-    d.callerAdvContact = rec.callerAdvContact;
-    d.calleeAdvContact = rec.calleeAdvContact;
-    for (const [k, v] of vals) d.storeValue(k, v);
-    d.userFlags = rec.userFlags;
-    d.modFlags = rec.modFlags;
-    d.flags = flags;
-    d.callerLastGenCseq = rec.callerLastGenCseq;
-    d.calleeLastGenCseq = rec.calleeLastGenCseq;
-    d.onAnswerRoute = rec.onAnswerRoute;
-    d.onTimeoutRoute = rec.onTimeoutRoute;
-    d.onHangupRoute = rec.onHangupRoute;
-    d.shtag = shtag;
-    d.replicated = true; // peers know it: a later local change goes out as UPDATED/DELETED
-    const now = this.nowSec();
-    d.expiresAt = rec.expiresAt > now ? rec.expiresAt : now;
-    this.insert(d);
-    if (rec.profiles) this.linkReceivedProfiles(d, rec.profiles, false);
-    this.arm(d);
-    this.st.processed_dialogs.inc();
-    if (this.listened("created")) this.emit({ kind: "created", dialog: d, origin, newState: d.state });
-    return true;
-  }
-
-  private linkReceivedProfiles(d: Dialog, text: string, skipLinked: boolean): void {
+  linkWireProfiles(d: Dialog, text: string, skipLinked: boolean): void {
     for (const p of parseProfiles(text)) {
       let def = this.profilesTable.search(p.name);
       if (!def) {
@@ -878,230 +478,60 @@ export class DialogEngine implements DialogApi {
     }
   }
 
-  /** UPDATED (`dlg_replicated_update`). */
-  private applyUpdate(rec: DlgRecord, version: number): boolean {
-    const d = this.lookupRec(rec.callid, rec.callerTag, rec.calleeTag, rec.hId, version);
-    if (!d) return this.build(rec, "replicated");
-    if (d.state === DLG_STATE_DELETED) return true;
-    if (!isState(rec.state)) return false;
-    if (rec.state === DLG_STATE_DELETED) {
-      this.terminate(d, "replicated", false);
-      return true;
-    }
-    const old = d.state;
-    d.wire = undefined;
-    if (rec.state !== old) this.setStateRaw(d, rec.state);
-    d.callerCseq = rec.callerCseq;
-    d.calleeCseq = rec.calleeCseq;
-    d.callerContact = rec.callerContact;
-    d.calleeContact = rec.calleeContact;
-    d.callerInSdp = rec.callerInSdp;
-    d.callerOutSdp = rec.callerOutSdp;
-    d.calleeInSdp = rec.calleeInSdp;
-    d.calleeOutSdp = rec.calleeOutSdp;
-    if (rec.vars) {
-      for (const [k, v] of parseValues(rec.vars)) {
-        d.storeValue(k, v);
-        if (k === SHTAG_VALUE_NAME && typeof v === "string" && v !== "") this.retag(d, v);
-      }
-    }
-    d.userFlags = rec.userFlags;
-    d.modFlags = rec.modFlags;
-    d.flags = ((rec.flags & ~(DLG_FLAG_NEW | DLG_FLAG_SYNCED)) | (d.flags & (DLG_FLAG_NEW | DLG_FLAG_SYNCED)) | DLG_FLAG_CHANGED) >>> 0;
-    const now = this.nowSec();
-    const exp = rec.expiresAt > now ? rec.expiresAt : now;
-    if (exp !== d.expiresAt) {
-      d.expiresAt = exp;
-      this.arm(d);
-    }
-    d.onAnswerRoute = rec.onAnswerRoute;
-    d.onTimeoutRoute = rec.onTimeoutRoute;
-    d.onHangupRoute = rec.onHangupRoute;
-    if (rec.profiles) this.linkReceivedProfiles(d, rec.profiles, true);
-    if (rec.state !== old) this.emit({ kind: "state", dialog: d, origin: "replicated", oldState: old, newState: rec.state });
-    this.emit({ kind: "updated", dialog: d, origin: "replicated" });
-    return true;
+  private sendProfileRemovals(removals: readonly ProfileCounterRecord[]): void {
+    if (removals.length > 0 && this.profRepl) this.profileRepl?.sendRemovals(removals);
   }
 
-  /** DELETED (`dlg_replicated_delete`): not found is fine (already gone). */
-  private applyDelete(rec: MessageValues<typeof DlgDeleted.fields>, version: number): boolean {
-    const d = this.lookupRec(rec.callid, rec.callerTag, rec.calleeTag, rec.hId, version);
-    if (!d) {
-      this.log.debug(`replicated delete for unknown dialog ${rec.callid}`);
-      return true;
-    }
-    if (!this.terminate(d, "replicated", false)) {
-      this.log.error(`duplicate dialog delete request (callid: |${rec.callid}| ftag: |${rec.callerTag}|)`);
-      return false;
-    }
-    this.st.delete_recv.inc();
-    return true;
+  // ── 3.6 replication entry points (the clusterer calls these; tests drive them directly) ──
+
+  /** The 35-field 3.6 record of a dialog (`bin_push_dlg`). */
+  record(d: Dialog): DlgRecord {
+    return record(d);
   }
 
-  /** CSEQ: the destination leg is the one whose tag is field 3. */
-  private applyCseq(rec: MessageValues<typeof DlgCseq.fields>, version: number): boolean {
-    const d = this.lookupRec(rec.callid, rec.fromTag, rec.toTag, rec.hId, version);
-    if (!d) {
-      this.log.debug(`replicated cseq for unknown dialog ${rec.callid}`);
-      return false;
-    }
-    if (d.state === DLG_STATE_DELETED) return true;
-    d.wire = undefined;
-    if (rec.toTag === d.calleeTag && rec.fromTag === d.callerTag) d.calleeLastGenCseq = rec.cseq;
-    else if (rec.toTag === d.callerTag && rec.fromTag === d.calleeTag) d.callerLastGenCseq = rec.cseq;
-    else return false;
-    this.emit({ kind: "updated", dialog: d, origin: "replicated" });
-    return true;
+  /** The encoded 3.6 record of a dialog, built once per change (`d.wire`). */
+  wireOf(d: Dialog): Buffer {
+    return wireOf(d);
   }
 
-  /** VALUE (`dlg_replicated_value`); type 0 deletes (the 3.6.8 quirk of storing a typeless value is not copied). */
-  private applyValue(rec: MessageValues<typeof DlgValue.fields>): boolean {
-    const d = this.table.get(coreHash(rec.callid, this.table.size), rec.hId);
-    if (!d) {
-      this.log.debug(`replicated value for unknown dialog ${rec.callid}`);
-      return false;
-    }
-    if (d.state === DLG_STATE_DELETED) return true;
-    const v = rec.value;
-    if (v.type === 0) d.deleteValue(rec.name);
-    else d.storeValue(rec.name, v.value);
-    if (rec.name === SHTAG_VALUE_NAME) this.retag(d, v.type === 1 && v.value !== "" ? v.value : undefined);
-    this.emit({ kind: "updated", dialog: d, origin: "replicated" });
-    return true;
+  /** The `dialog-dlg-repl` packet callback (`receive_dlg_repl`). */
+  onDialogPacket(pkt: BinPacket, type: number, src: number): void {
+    this.clusterRepl.onDialogPacket(pkt, type, src);
   }
-
-  /** Type 101: one dialog per chunk; the first failing chunk stops this packet. */
-  private applySync(pkt: BinPacket, version: number, src: number): void {
-    const cl = this.cl!;
-    while (cl.syncChunkIter(pkt)) {
-      let ok: boolean;
-      try {
-        ok = this.applyCreate(popDlgRecord(pkt), version, "sync");
-      } catch (err) {
-        this.drop(DLG_SYNC_TYPE, src, err);
-        return;
-      }
-      if (!ok) {
-        this.drop(DLG_SYNC_TYPE, src, "sync chunk rejected");
-        return;
-      }
-    }
-  }
-
-  // ── sync ───────────────────────────────────────────────────────────────
 
   /** The capability's event callback. */
   onClusterEvent(ev: ClusterEvent): void {
-    switch (ev.kind) {
-      case "sync-request":
-        this.serveSync(ev.nodeId);
-        break;
-      case "sync-done":
-        this.syncDone();
-        break;
-      case "node-up":
-        if (this.params.cluster_auto_sync && this.syncAllBackup()) {
-          this.syncInProgress = true;
-          this.cl!.requestSync(DLG_REPL_CAP, this.params.dialog_replication_cluster);
-        }
-        break;
-      case "node-down":
-        break;
-    }
+    this.clusterRepl.onClusterEvent(ev);
   }
 
-  /** Donor side: one chunk per confirmed dialog (states 3 and 4). Returns the chunks written. */
+  /** Donor side of a sync: one chunk per confirmed dialog. Returns the chunks written. */
   serveSync(nodeId: number): number {
-    const cl = this.cl!;
-    const cluster = this.params.dialog_replication_cluster;
-    const t0 = performance.now();
-    let n = 0;
-    for (const d of this.table) {
-      if (d.state !== 3 && d.state !== 4) continue;
-      const w = this.wireOf(d);
-      cl.syncChunkStart(DLG_REPL_CAP, cluster, nodeId, DLG_BIN_V4).appendBuffer(w);
-      n++;
-    }
-    const ms = Math.round((performance.now() - t0) * 10) / 10;
-    this.log.info({ node: nodeId, dialogs: n, ms }, `${n} dialog(s) written as sync data for node ${nodeId} in ${ms} ms`);
-    return n;
+    return this.clusterRepl.serveSync(nodeId);
   }
 
-  /** SYNC_DONE: drop local dialogs that the sync did not confirm (per-tag sync status). */
+  /** SYNC_DONE: drops local dialogs that the sync did not confirm. */
   syncDone(): number {
-    let dropped = 0;
-    for (const d of [...this.table]) {
-      if (d.state === DLG_STATE_DELETED) continue;
-      if (d.flags & DLG_FLAG_FROM_DB) {
-        this.terminate(d, "sync-purge", false, false);
-        dropped++;
-      } else if (!d.synced && this.tagSyncRequired(d.shtag)) {
-        this.log.info(`dialog ${d.callid} not present in sync data, dropping it`);
-        this.terminate(d, "sync-purge", false, false);
-        dropped++;
-      } else d.flags &= ~DLG_FLAG_SYNCED;
-    }
-    this.syncInProgress = false;
-    return dropped;
+    return this.clusterRepl.syncDone();
   }
 
-  /** The per-tag sync status setters leave it alone while the capability's sync is pending or running. */
-  private clusterSyncBusy(): boolean {
-    const s = this.cl?.syncStatus(DLG_REPL_CAP, this.params.dialog_replication_cluster);
-    return s?.state === "sync pending" || s?.state === "sync in progress";
-  }
-
-  private tagSyncRequired(tag: string | undefined): boolean {
-    if (tag === undefined) return true;
-    return this.tagSyncStatus.get(tag) ?? this.defaultRequired;
-  }
-
-  /** `shtag_sync_all_backup`: REQUIRED for backup tags, NOT_REQUIRED for active ones; true if any is backup. */
-  private syncAllBackup(): boolean {
-    if (this.clusterSyncBusy()) return false;
-    let anyBackup = false;
-    for (const t of this.cl!.shtagGetAllActive(this.params.dialog_replication_cluster)) this.knownTags.add(t);
-    this.defaultRequired = true;
-    for (const t of this.knownTags) {
-      const active = this.isTagActive(t);
-      this.tagSyncStatus.set(t, !active);
-      if (!active) anyBackup = true;
-    }
-    return anyBackup;
-  }
-
-  /**
-   * MI `dlg_cluster_sync`: every tag "required" (or only `tag`), then a sync request.
-   * Returns the clusterer's answer (0 requested, 1 already in progress, -1 failed).
-   */
+  /** MI `dlg_cluster_sync` (0 requested, 1 already in progress, -1 failed). */
   requestClusterSync(tag?: string): 0 | 1 | -1 {
-    if (!this.clusterSyncBusy()) {
-      this.tagSyncStatus.clear();
-      if (tag === undefined) this.defaultRequired = true;
-      else {
-        this.defaultRequired = false;
-        this.tagSyncStatus.set(tag, true);
-      }
-    }
-    const rc = this.cl!.requestSync(DLG_REPL_CAP, this.params.dialog_replication_cluster);
-    if (rc === 0) this.syncInProgress = true;
-    return rc;
+    return this.clusterRepl.requestClusterSync(tag);
   }
 
-  // ── profile packets ────────────────────────────────────────────────────
-
-  /** The `dialog-prof-repl` packet callback (`receive_prof_repl`): type 4 only, version not checked. */
+  /** The `dialog-prof-repl` packet callback (`receive_prof_repl`). */
   onProfilePacket(pkt: BinPacket, type: number, src: number): void {
-    if (type !== REPLICATION_DLG_PROFILE) {
-      this.st.repl_dropped.inc();
-      this.log.warn(`Invalid dialog profile binary packet command: ${type} (from node: ${src})`);
-      return;
-    }
-    try {
-      this.profilesTable.receive(DlgProfile.popFields(pkt, pkt.version).records, src);
-    } catch (err) {
-      this.drop(type, src, err);
-    }
+    this.profileRepl?.onProfilePacket(pkt, type, src);
+  }
+
+  /** One periodic broadcast of the local `/b` counters. Returns the packets sent. */
+  broadcastProfiles(): number {
+    return this.profRepl && this.profileRepl ? this.profileRepl.broadcastProfiles() : 0;
+  }
+
+  /** Runs the `replicate_profiles_check` cleanup now. */
+  cleanupProfiles(): number {
+    return this.profilesTable.cleanup();
   }
 
   // ── bulk (benchmarks) ──────────────────────────────────────────────────

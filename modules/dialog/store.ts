@@ -2,7 +2,7 @@
  * The dialog table (dlg_hash.c/h): dialogs hashed by Call-ID into `hash_size` buckets,
  * identified by (h_entry, h_id), with per-bucket id counters that start at a random value
  * and follow the highest replicated id, exactly as OpenSIPS does, so ids made here never
- * collide with a real peer's. Plus the per-second timer wheel of dialog lifetimes.
+ * collide with a real peer's. Lifetimes are kept by `timers.ts`.
  */
 import { randomFillSync } from "node:crypto";
 import type { DlgStateNum } from "./api.ts";
@@ -243,68 +243,5 @@ export class DialogTable {
   /** Every dialog in bucket order, insertion order within a bucket (MI `dlg_list`). */
   *[Symbol.iterator](): IterableIterator<Dialog> {
     for (const b of this.buckets) if (b) yield* b.values();
-  }
-}
-
-/** A per-second timer wheel: items keyed by the UNIX second they fire at. */
-export class TimerWheel {
-  private readonly slots = new Map<number, Set<Dialog>>();
-  /** Last second processed. */
-  private last: number;
-
-  constructor(nowSec: number) {
-    this.last = nowSec - 1;
-  }
-
-  get size(): number {
-    let n = 0;
-    for (const s of this.slots.values()) n += s.size;
-    return n;
-  }
-
-  add(d: Dialog, sec: number): void {
-    if (d.timerSlot >= 0) this.remove(d);
-    // A time already processed fires on the next run.
-    const slot = sec <= this.last ? this.last + 1 : sec;
-    let s = this.slots.get(slot);
-    if (!s) this.slots.set(slot, s = new Set());
-    s.add(d);
-    d.timerSlot = slot;
-  }
-
-  remove(d: Dialog): void {
-    if (d.timerSlot < 0) return;
-    const s = this.slots.get(d.timerSlot);
-    if (s) {
-      s.delete(d);
-      if (s.size === 0) this.slots.delete(d.timerSlot);
-    }
-    d.timerSlot = -1;
-  }
-
-  /** Removes and returns every item due at or before `nowSec`, in time order. */
-  due(nowSec: number): Dialog[] {
-    const out: Dialog[] = [];
-    if (nowSec <= this.last) return out;
-    const span = nowSec - this.last;
-    if (span > 4 * 86400 && span > this.slots.size) {
-      // A big jump (fake clock, suspended host): walk the occupied slots instead of every second.
-      const keys = [...this.slots.keys()].filter((k) => k <= nowSec).sort((a, b) => a - b);
-      for (const k of keys) this.take(k, out);
-    } else {
-      for (let t = this.last + 1; t <= nowSec; t++) this.take(t, out);
-    }
-    this.last = nowSec;
-    return out;
-  }
-
-  private take(slot: number, out: Dialog[]): void {
-    const s = this.slots.get(slot);
-    if (!s) return;
-    this.slots.delete(slot);
-    for (const d of s) {
-      d.timerSlot = -1;
-      out.push(d);
-    }
   }
 }
