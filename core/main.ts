@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { relative } from "node:path";
 import { discoverCfg, formatCfgError } from "./cfg/index.ts";
 import { bootNode, checkConfig, type TsipsNode } from "./boot.ts";
+import { dieWithTsxLauncher } from "./launcher.ts";
 import { TsipsAggregateError, TsipsError } from "./errors.ts";
 import { OPENSIPS_COMPAT, TSIPS_VERSION } from "./version.ts";
 
@@ -112,6 +113,7 @@ async function main(): Promise<void> {
   process.once("exit", () => clearInterval(keepAlive));
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  dieWithTsxLauncher(); // SIGKILL of `tsx core/main.ts` kills the node too (core/launcher.ts)
   try {
     node = await bootNode(cfgPath, {
       modulePaths,
