@@ -8,6 +8,7 @@ import { relative } from "node:path";
 import { discoverCfg, formatCfgError } from "./cfg/index.ts";
 import { bootNode, checkConfig, type TsipsNode } from "./boot.ts";
 import { dieWithTsxLauncher } from "./launcher.ts";
+import { resolveTsipsByName } from "./loader/by-name.ts";
 import { TsipsAggregateError, TsipsError } from "./errors.ts";
 import { OPENSIPS_COMPAT, TSIPS_VERSION } from "./version.ts";
 
@@ -36,6 +37,7 @@ function printErrors(errors: TsipsError[]): void {
 }
 
 async function main(): Promise<void> {
+  resolveTsipsByName(); // modules in any folder import "tsips" (core/loader/by-name.ts)
   let args;
   try {
     args = parseArgs({

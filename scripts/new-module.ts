@@ -8,14 +8,16 @@
  *     api.ts            the API type other modules `import type`
  *     README.md
  *     <name>.test.ts    in-process test (createTestHost) and a two-node test (LocalCluster)
- *     tsconfig.json     only outside the repo: type-checks against this checkout
- *     package.json      only outside the repo: "type": "module"
+ *     package.json      only outside the repo: "type": "module" (tsx compiles .ts as ESM)
  *
- * Inside the repo the generated imports are relative (`../../core/index.ts`); outside, they
- * are absolute paths into this checkout, so the module loads with
- * `loadmodule "/abs/PATH/<name>.so"` and compiles where it is.
+ * Wherever it goes, the module imports the core by name: "tsips", "tsips/testing",
+ * "tsips/modules/clusterer/api.ts" — never a path of this checkout. Outside the repo it loads
+ * with `loadmodule "/abs/PATH/<name>.so"` (the node resolves "tsips" from its own checkout,
+ * core/loader/by-name.ts), type-checks with `npm run typecheck-module -- PATH/<name>` and
+ * runs its tests with `npm run test-module -- PATH/<name>`; either folder may move.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -39,19 +41,20 @@ export interface ScaffoldResult {
   files: string[];
   /** The loadmodule line to use. */
   loadmodule: string;
-  /** How to run the module's tests. */
+  /** How to run the module's tests (from the checkout). */
   testCommand: string;
+  /** How to type-check it (from the checkout). */
+  typecheckCommand: string;
   insideRepo: boolean;
 }
 
+/** A path as the user would type it: `~/…` under the home folder. */
+const shown = (p: string): string => {
+  const rel = relative(homedir(), p);
+  return rel && !rel.startsWith("..") && !isAbsolute(rel) ? `~/${rel.split(sep).join("/")}` : p;
+};
 const camel = (snake: string): string => snake.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 const pascal = (snake: string): string => camel(snake).replace(/^[a-z]/, (c) => c.toUpperCase());
-/** A path usable in an import specifier (forward slashes, `./` when relative and bare). */
-const spec = (p: string): string => {
-  const s = p.split(sep).join("/");
-  return isAbsolute(p) || s.startsWith(".") ? s : `./${s}`;
-};
-
 /** Names the loader would resolve elsewhere or that the repo already uses. */
 function checkName(name: string): void {
   if (!/^[a-z][a-z0-9_]*$/.test(name)) throw new Error(`module name "${name}" must be snake_case: a-z first, then a-z, 0-9, _`);
@@ -71,35 +74,32 @@ export function scaffoldModule(o: ScaffoldOptions): ScaffoldResult {
   if (!insideRepo && existsSync(join(REPO, "modules", o.name))) {
     process.stderr.write(`note: the repo already has modules/${o.name}; loadmodule "${o.name}.so" would load that one — use the absolute path below\n`);
   }
-  const core = insideRepo ? spec(relative(target, join(REPO, "core"))) : join(REPO, "core");
-  const modules = insideRepo ? spec(relative(target, join(REPO, "modules"))) : join(REPO, "modules");
   const soPath = join(parent, `${o.name}.so`);
   const loadmodule = insideRepo && parent === join(REPO, "modules") ? `${o.name}.so` : soPath;
   const testCommand = insideRepo
     ? `npx vitest run ${relative(REPO, join(target, `${o.name}.test.ts`)).split(sep).join("/")}`
-    : `cd ${REPO} && npx vitest run --root ${target}`;
+    : `npm run test-module -- ${shown(target)}`;
+  const typecheckCommand = insideRepo ? "npm run typecheck" : `npm run typecheck-module -- ${shown(target)}`;
   const vars: Record<string, string> = {
     __NAME__: o.name,
     __PASCAL__: pascal(o.name),
     __CAMEL__: camel(o.name),
     __CAP__: `${o.name.replace(/_/g, "-")}-repl`,
-    __CORE__: core.split(sep).join("/"),
-    __MODULES__: modules.split(sep).join("/"),
-    __REPO__: REPO.split(sep).join("/"),
     __LOADMODULE__: loadmodule,
     __RUN_TESTS__: testCommand,
+    __TYPECHECK__: typecheckCommand,
   };
-  const render = (text: string): string => text.replace(/__(NAME|PASCAL|CAMEL|CAP|CORE|MODULES|REPO|LOADMODULE|RUN_TESTS)__/g, (m) => vars[m]!);
+  const render = (text: string): string => text.replace(/__(NAME|PASCAL|CAMEL|CAP|LOADMODULE|RUN_TESTS|TYPECHECK)__/g, (m) => vars[m]!);
   mkdirSync(target, { recursive: true });
   const files: string[] = [];
   for (const tpl of readdirSync(TEMPLATES).filter((f) => f.endsWith(".tpl")).sort()) {
-    // Outside the repo only: the repo's package.json ("type": "module") and tsconfig cover modules/.
-    if ((tpl === "tsconfig.json.tpl" || tpl === "package.json.tpl") && insideRepo) continue;
+    // Outside the repo only: inside, the repo's package.json says "type": "module".
+    if (tpl === "package.json.tpl" && insideRepo) continue;
     const out = join(target, render(tpl.slice(0, -".tpl".length)));
     writeFileSync(out, render(readFileSync(join(TEMPLATES, tpl), "utf8")));
     files.push(out);
   }
-  return { target, files, loadmodule, testCommand, insideRepo };
+  return { target, files, loadmodule, testCommand, typecheckCommand, insideRepo };
 }
 
 const USAGE = "usage: npm run new-module -- <name> [--dir PATH] [--force]\n";
@@ -123,7 +123,9 @@ function main(): void {
   }
   let r: ScaffoldResult;
   try {
-    r = scaffoldModule({ name: positionals[0]!, ...(values.dir ? { dir: values.dir } : {}), ...(values.force ? { force: true } : {}) });
+    // npm runs scripts from the checkout; a relative --dir means where the user typed it.
+    const dir = values.dir ? resolve(process.env["INIT_CWD"] ?? process.cwd(), values.dir) : undefined;
+    r = scaffoldModule({ name: positionals[0]!, ...(dir ? { dir } : {}), ...(values.force ? { force: true } : {}) });
   } catch (err) {
     process.stderr.write(`new-module: ${(err as Error).message}\n`);
     process.exit(1);
@@ -137,7 +139,8 @@ function main(): void {
     `  loadmodule "${r.loadmodule}"`,
     `  modparam("${name}", "cluster_id", 1)      # with the clusterer loaded; 0 = local only`,
     "",
-    "run its tests:",
+    "type-check it and run its tests (from the tsips checkout):",
+    `  ${r.typecheckCommand}`,
     `  ${r.testCommand}`,
     "",
     "guide: docs/writing-modules.md",

@@ -8,6 +8,7 @@ import { pathToFileURL } from "node:url";
 import type { CfgFile, SocketDef, CfgValue, Statement } from "../cfg/ast.ts";
 import { TsipsError } from "../errors.ts";
 import type { TsipsModule } from "../module.ts";
+import { byNameHint } from "./by-name.ts";
 import { resolveDependencies } from "./graph.ts";
 import { applyModparams, type LoadedModule } from "./params.ts";
 import {
@@ -110,9 +111,10 @@ export async function planLoad(cfg: CfgFile, opts: LoadOptions = {}): Promise<Lo
       }
       return { name: l.name, def: ns.default, order: l.order, loc: l.stmt.loc, file: l.file } satisfies LoadedModule;
     } catch (err) {
+      const hint = byNameHint(err);
       errors.push(err instanceof TsipsError ? err
         : new TsipsError("TSIPS_ERR_MOD_INVALID", `failed to load module '${l.stmt.path}': ${(err as Error).message}`,
-          { location: l.stmt.loc, module: l.name, cause: err }));
+          { location: l.stmt.loc, module: l.name, cause: err, ...(hint ? { details: [hint] } : {}) }));
       return undefined;
     }
   }));

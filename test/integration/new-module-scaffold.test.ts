@@ -1,94 +1,91 @@
 /**
- * `npm run new-module`: a module scaffolded outside the repo compiles where it is, loads
- * through an absolute `loadmodule` path and replicates between two real nodes (changes,
- * sharing-tag ownership, sync of a restarted node); one scaffolded inside the repo gets
- * relative imports and its own generated tests pass as generated.
+ * `npm run new-module`: a module scaffolded outside the checkout imports the core by name
+ * only, so it type-checks (`npm run typecheck-module`), loads by an absolute `loadmodule`
+ * and replicates between two real nodes (its generated tests, `npm run test-module`) — and
+ * still does after the checkout folder is renamed. One scaffolded inside the repo passes its
+ * own generated tests as generated.
+ *
+ * The checkout is a copy of this one (its files as `git ls-files` lists them, node_modules
+ * linked), so renaming it is harmless.
  */
-import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFile, spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import ts from "typescript";
+import { dirname, join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { killAllNodes, LocalCluster, MiCallError, waitFor } from "../../core/testing/index.ts";
+import { killAllNodes } from "../../core/testing/index.ts";
 import { scaffoldModule } from "../../scripts/new-module.ts";
 
 const REPO = resolve(import.meta.dirname, "../..");
 const TSX = import.meta.resolve("tsx");
-const outside = mkdtempSync(join(tmpdir(), "tsips-new-module-"));
+const work = mkdtempSync(join(tmpdir(), "tsips-new-module-"));
+const outside = join(work, "mods");
 // Inside the repo but outside every tsconfig/vitest include (.tsips-run is gitignored).
 const inside = join(REPO, ".tsips-run", `new-module-test-${process.pid}`);
 
 afterAll(async () => {
   await killAllNodes();
-  rmSync(outside, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true });
   rmSync(inside, { recursive: true, force: true });
 });
 
-/** Type-checks a scaffolded folder with its tsconfig.json (outside) or the repo's options. */
-function typecheck(dir: string): string[] {
-  const cfgFile = ts.findConfigFile(dir, (p) => ts.sys.fileExists(p), "tsconfig.json")!;
-  const cfg = ts.readConfigFile(cfgFile, (p) => ts.sys.readFile(p));
-  const parsed = ts.parseJsonConfigFileContent(cfg.config, ts.sys, resolve(cfgFile, ".."));
-  const files = readdirSync(dir).filter((f) => f.endsWith(".ts")).map((f) => join(dir, f));
-  const program = ts.createProgram(files, { ...parsed.options, noEmit: true });
-  return ts.getPreEmitDiagnostics(program).map((d) => `${d.file?.fileName ?? ""}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`);
+/** A copy of this checkout at `to`: the files git knows (tracked or not ignored), node_modules linked. */
+function copyCheckout(to: string): void {
+  const ls = spawnSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: REPO, encoding: "utf8" });
+  expect(ls.status).toBe(0);
+  for (const f of ls.stdout.split("\0").filter(Boolean)) {
+    mkdirSync(dirname(join(to, f)), { recursive: true });
+    try {
+      cpSync(join(REPO, f), join(to, f));
+    } catch { /* listed but deleted in the working tree */ }
+  }
+  symlinkSync(join(REPO, "node_modules"), join(to, "node_modules"));
+}
+
+/** `node --import tsx <script> ...args` in the checkout; resolves with its status and output. */
+function run(checkout: string, args: string[], timeout = 60_000): Promise<{ status: number | null; out: string }> {
+  return new Promise((res) => {
+    const child = execFile(process.execPath, ["--import", TSX, ...args], {
+      cwd: checkout, encoding: "utf8", timeout, env: { ...process.env, FORCE_COLOR: "0", CI: "1", INIT_CWD: checkout },
+    }, (_err, stdout, stderr) => res({ status: child.exitCode, out: `${stdout}${stderr}`.replace(/\u001b\[[0-9;]*m/g, "") }));
+  });
 }
 
 describe("npm run new-module", () => {
-  it("outside the repo: absolute imports, compiles, loads by absolute path, replicates and syncs", async () => {
-    const r = spawnSync(process.execPath, ["--import", TSX, "scripts/new-module.ts", "geo_fence", "--dir", outside], { cwd: REPO, encoding: "utf8", timeout: 30_000 });
-    expect(r.stderr).toBe("");
+  it("outside the checkout: imports by name, type-checks, loads by absolute path and replicates, also after the checkout is renamed", async () => {
+    const before = join(work, "tsips");
+    copyCheckout(before);
+    const r = await run(before, ["scripts/new-module.ts", "geo_fence", "--dir", outside]);
     expect(r.status).toBe(0);
     const dir = join(outside, "geo_fence");
-    expect(r.stdout).toContain(`loadmodule "${join(outside, "geo_fence.so")}"`);
-    expect(readdirSync(dir).sort()).toEqual(["README.md", "api.ts", "geo_fence.test.ts", "index.ts", "messages.ts", "package.json", "tsconfig.json"]);
+    expect(r.out).toContain(`loadmodule "${join(outside, "geo_fence.so")}"`);
+    expect(r.out).toContain(`npm run typecheck-module -- ${dir}`);
+    expect(readdirSync(dir).sort()).toEqual(["README.md", "api.ts", "geo_fence.test.ts", "index.ts", "messages.ts", "package.json"]);
     const index = readFileSync(join(dir, "index.ts"), "utf8");
-    expect(index).toContain(`from "${join(REPO, "core/index.ts")}"`);
-    expect(index).toContain(`from "${join(REPO, "modules/clusterer/api.ts")}"`);
-    expect(typecheck(dir)).toEqual([]);
-
-    const c = await LocalCluster.start({
-      size: 2,
-      clusterer: { ping_interval: 1, ping_timeout: 200, seed_fallback_interval: 1 },
-      sharingTags: (id) => [`zone=${id === 1 ? "active" : "backup"}`],
-      extra: `loadmodule "${join(outside, "geo_fence.so")}"\nmodparam("geo_fence", "cluster_id", 1)`,
-    });
-    try {
-      const get = async (node: number, key: string): Promise<string | undefined> => {
-        try {
-          return ((await c.mi(node, "geo_fence_get", { key })) as { value: string }).value;
-        } catch (err) {
-          if (err instanceof MiCallError && err.code === 404) return undefined;
-          throw err;
-        }
-      };
-      expect(c.node(1).logs.some((l) => l.module === "geo_fence" && l.msg === "module geo_fence 0.1.0 loaded")).toBe(true);
-      await c.mi(1, "geo_fence_set", { key: "paris", value: "48.85,2.35" });
-      await c.mi(2, "geo_fence_set", { key: "rome", value: "41.90,12.50" });
-      await waitFor("both entries on both nodes", async () =>
-        (await get(2, "paris")) === "48.85,2.35" && (await get(1, "rome")) === "41.90,12.50", 5_000);
-      await c.mi(2, "geo_fence_delete", { key: "rome" });
-      await waitFor("the delete on node 1", async () => (await get(1, "rome")) === undefined, 5_000);
-
-      // Ownership: an entry of tag "zone" changes only where zone is active (node 1).
-      await c.mi(1, "geo_fence_set", { key: "hq", value: "1", sharing_tag: "zone" });
-      await waitFor("hq on node 2", async () => (await get(2, "hq")) === "1", 5_000);
-      await expect(c.mi(2, "geo_fence_delete", { key: "hq" })).rejects.toMatchObject({ code: 403, message: expect.stringMatching(/^Node is backup for this entry/) });
-
-      // Node 2 restarts empty and is synced by node 1.
-      await c.kill(2);
-      await c.mi(1, "geo_fence_set", { key: "berlin", value: "52.52,13.40" });
-      await c.restart(2);
-      await waitFor("node 2 synced", async () => (await get(2, "berlin")) !== undefined && (await get(2, "hq")) === "1", 15_000);
-      expect(await c.mi(2, "geo_fence_list")).toMatchObject({ count: 3 });
-      const st = (await c.mi(2, "get_statistics", { statistics: ["geo_fence:"] })) as Record<string, number>;
-      expect(st["geo_fence:sync_entries_in"]).toBe(3);
-      expect(st["geo_fence:entries"]).toBe(3);
-    } finally {
-      await c.stop();
+    expect(index).toContain(`from "tsips"`);
+    expect(index).toContain(`from "tsips/modules/clusterer/api.ts"`);
+    for (const f of readdirSync(dir)) {
+      const text = readFileSync(join(dir, f), "utf8");
+      expect(text, f).not.toContain(before);
+      expect(text, f).not.toContain(REPO);
     }
-  }, 60_000);
+
+    writeFileSync(join(work, "load.cfg"), `loadmodule "${join(outside, "geo_fence.so")}"\n`);
+    const check = await run(before, ["core/main.ts", "-c", "-f", join(work, "load.cfg")]);
+    expect(check.out).toMatch(/config file ok, exiting\.\.\. \(1 modules, init order: geo_fence\)/);
+
+    // Move the checkout: nothing in the module names it, so nothing needs regenerating.
+    const after = join(work, "tsips-renamed");
+    renameSync(before, after);
+    // Type-check, and the generated tests: in one process, then two real nodes of the renamed
+    // checkout that load it by `loadmodule "<mods>/geo_fence.so"`, replicate, honour sharing
+    // tags and sync (both at once: the type-check is CPU, the tests mostly wait).
+    const [tc, t] = await Promise.all([run(after, ["scripts/typecheck-module.ts", dir]), run(after, ["scripts/test-module.ts", dir], 90_000)]);
+    expect(tc.out).toBe(`${dir}: 4 files, no type errors\n`);
+    expect(tc.status).toBe(0);
+    expect(t.out).toMatch(/Tests\s+4 passed \(4\)/);
+    expect(t.status).toBe(0);
+  }, 120_000);
 
   it("inside the repo: relative imports, and the generated tests pass as generated", () => {
     mkdirSync(inside, { recursive: true });
@@ -96,7 +93,7 @@ describe("npm run new-module", () => {
     expect(r.insideRepo).toBe(true);
     const dir = join(inside, "rate_card");
     expect(readdirSync(dir).sort()).toEqual(["README.md", "api.ts", "index.ts", "messages.ts", "rate_card.test.ts"]);
-    expect(readFileSync(join(dir, "index.ts"), "utf8")).toContain(`from "../../../core/index.ts"`);
+    expect(readFileSync(join(dir, "index.ts"), "utf8")).toContain(`from "tsips"`);
     expect(() => scaffoldModule({ name: "rate_card", dir: inside })).toThrow(/not empty/);
     expect(() => scaffoldModule({ name: "Bad-Name" })).toThrow(/snake_case/);
     // The generated test file itself (in-process + two nodes), run by vitest as a user would.

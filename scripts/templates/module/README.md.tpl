@@ -50,6 +50,9 @@ modparam("__NAME__", "cluster_id", 1)
 
 ## Tests
 
+From the tsips checkout:
+
 ```sh
+__TYPECHECK__
 __RUN_TESTS__
 ```

@@ -5,8 +5,8 @@
  */
 import { dirname, join } from "node:path";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
-import { BinPacket } from "__CORE__/index.ts";
-import { createTestHost, killAllNodes, LocalCluster, MiCallError, waitFor } from "__CORE__/testing/index.ts";
+import { BinPacket } from "tsips";
+import { createTestHost, killAllNodes, LocalCluster, MiCallError, waitFor } from "tsips/testing";
 import type { __PASCAL__Api } from "./api.ts";
 import mod from "./index.ts";
 import { EntrySet, SyncEntry, SYNC_PACKET_TYPE } from "./messages.ts";

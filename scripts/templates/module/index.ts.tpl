@@ -14,9 +14,9 @@
  * Loaded with `loadmodule "__NAME__.so"` (from the repo's modules/ or an mpath) or
  * `loadmodule "/abs/path/__NAME__.so"` (→ /abs/path/__NAME__/index.ts).
  */
-import { defineModule, int, isTsipsError, MiError, need } from "__CORE__/index.ts";
-import type { BinPacket } from "__CORE__/index.ts";
-import type { ClustererApi, ClusterEvent } from "__MODULES__/clusterer/api.ts";
+import { defineModule, int, isTsipsError, MiError, need } from "tsips";
+import type { BinPacket } from "tsips";
+import type { ClustererApi, ClusterEvent } from "tsips/modules/clusterer/api.ts";
 import type { __PASCAL__Api, __PASCAL__Entry, __PASCAL__Refusal } from "./api.ts";
 import { CAPABILITY, DATA_VERSION, EntryDelete, EntrySet, SYNC_PACKET_TYPE, SyncEntry } from "./messages.ts";
 

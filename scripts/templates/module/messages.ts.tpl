@@ -3,7 +3,7 @@
  * `encode` and `decode` both come from the declaration, so sender and receiver cannot
  * disagree on the field order.
  */
-import { binInt, binStr, defineMessage } from "__CORE__/index.ts";
+import { binInt, binStr, defineMessage } from "tsips";
 
 /** The capability name other nodes know this data by (like OpenSIPS's "dialog-dlg-repl"). */
 export const CAPABILITY = "__CAP__";

@@ -2,5 +2,5 @@
   "name": "__NAME__",
   "private": true,
   "type": "module",
-  "description": "tsips module scaffolded by npm run new-module; uses the tsips checkout at __REPO__"
+  "description": "tsips module scaffolded by npm run new-module; it imports the core by name (\"tsips\")"
 }
