@@ -1,6 +1,6 @@
 /**
- * Loader for the BIN vectors captured from real OpenSIPS 3.6.8 nodes (the shared
- * `vectors/` folder: README.md, index.json, sequence.json, one `.hex` per unique packet,
+ * Loader for the BIN vectors captured from real OpenSIPS 3.6.8 nodes (a `vectors/` folder:
+ * README.md, index.json, sequence.json, one `.hex` per unique packet,
  * sub-sets `idle/` and `more/`, and `pcap/`). Tests and tools use it to check that what
  * tsips builds and reads is byte-identical to OpenSIPS.
  *

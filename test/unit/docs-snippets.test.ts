@@ -5,7 +5,8 @@
  * - each ```ts block is one complete file;
  * - its first line may be a comment naming where the file would live in the repo, e.g.
  *   `// modules/hits/index.ts` or `// test/unit/hits.test.ts`; its imports are written as
- *   they would be there (`../../core/index.ts`, `../clusterer/api.ts`, `./messages.ts`).
+ *   they would be there (`"tsips"`, `"tsips/testing"`, `../clusterer/api.ts`, `./messages.ts`;
+ *   under test/.snippets, inside the package, "tsips" is a self-reference).
  *   Blocks without that line are placed at `modules/snippet_<n>/index.ts`;
  * - blocks of one folder see each other (index.ts can import ./messages.ts from an
  *   earlier block); a path is used by one block only.
