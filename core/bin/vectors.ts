@@ -7,7 +7,7 @@
  * The project owns its copy: `test/vectors/opensips-3.6.8/` (and the 1.10.5 capture in
  * `test/vectors/opensips-1.10.5/`). `$TSIPS_VECTORS_DIR` overrides the 3.6.8 folder.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -88,11 +88,6 @@ export function v110VectorsRoot(): string {
 export function vectorSetDir(set: VectorSetName): string {
   const root = vectorsRoot();
   return set === "main" ? root : join(root, set);
-}
-
-/** True when the vectors folder is present (it is, in the repo; an override may point elsewhere). */
-export function vectorsAvailable(): boolean {
-  return existsSync(join(vectorsRoot(), "index.json"));
 }
 
 const cache = new Map<VectorSetName, VectorEntry[]>();
