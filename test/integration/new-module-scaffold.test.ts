@@ -43,7 +43,7 @@ function copyCheckout(to: string): void {
 }
 
 /** `node --import tsx <script> ...args` in the checkout; resolves with its status and output. */
-function run(checkout: string, args: string[], timeout = 60_000): Promise<{ status: number | null; out: string }> {
+function run(checkout: string, args: string[], timeout = 120_000): Promise<{ status: number | null; out: string }> {
   return new Promise((res) => {
     const child = execFile(process.execPath, ["--import", TSX, ...args], {
       cwd: checkout, encoding: "utf8", timeout, env: { ...process.env, FORCE_COLOR: "0", CI: "1", INIT_CWD: checkout },
@@ -80,12 +80,12 @@ describe("npm run new-module", () => {
     // Type-check, and the generated tests: in one process, then two real nodes of the renamed
     // checkout that load it by `loadmodule "<mods>/geo_fence.so"`, replicate, honour sharing
     // tags and sync (both at once: the type-check is CPU, the tests mostly wait).
-    const [tc, t] = await Promise.all([run(after, ["scripts/typecheck-module.ts", dir]), run(after, ["scripts/test-module.ts", dir], 90_000)]);
+    const [tc, t] = await Promise.all([run(after, ["scripts/typecheck-module.ts", dir]), run(after, ["scripts/test-module.ts", dir], 150_000)]);
     expect(tc.out).toBe(`${dir}: 4 files, no type errors\n`);
     expect(tc.status).toBe(0);
     expect(t.out).toMatch(/Tests\s+4 passed \(4\)/);
     expect(t.status).toBe(0);
-  }, 120_000);
+  }, 240_000);
 
   it("inside the repo: relative imports, and the generated tests pass as generated", () => {
     mkdirSync(inside, { recursive: true });
