@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative, resolve, sep } from "node:path";
 import { describe, expect, it } from "vitest";
 
@@ -26,6 +27,10 @@ export function boundaryViolations(modulesDir: string): string[] {
   for (const file of tsFiles(modulesDir)) {
     const own = relative(modulesDir, file).split(sep)[0]!;
     for (const { spec, typeOnly } of importsOf(readFileSync(file, "utf8"))) {
+      if (spec.startsWith("tsips/modules/")) { // another module's API type, by name
+        if (!typeOnly) bad.push(`${relative(modulesDir, file)} imports ${spec} (another module's api.ts: import type only)`);
+        continue;
+      }
       if (!spec.startsWith(".")) continue; // "tsips", node:*, npm packages
       const abs = resolve(file, "..", spec);
       const target = relative(modulesDir, abs);
@@ -58,5 +63,19 @@ describe("module import boundary", () => {
       { spec: "../clusterer/state.ts", typeOnly: false },
       { spec: "../clusterer/api.ts", typeOnly: true },
     ]);
+  });
+
+  it("allows another module's api.ts by name only as import type", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsips-boundary-"));
+    try {
+      mkdirSync(join(dir, "mine"));
+      writeFileSync(join(dir, "mine/index.ts"), [
+        `import type { ClustererApi } from "tsips/modules/clusterer/api.ts";`,
+        `import { CLUSTERER } from "tsips/modules/clusterer/api.ts";`,
+      ].join("\n"));
+      expect(boundaryViolations(dir)).toEqual([`${join("mine", "index.ts")} imports tsips/modules/clusterer/api.ts (another module's api.ts: import type only)`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
