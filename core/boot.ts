@@ -103,7 +103,7 @@ export async function bootNode(cfgPath: string, opts: BootOptions = {}): Promise
   const runtime = new ModuleRuntime({
     hooks, log, stats,
     mi: { ...createMiHost(mi), register: (m, n, d, a) => mi.register(m, n, d, a), unregisterModule: (m) => mi.unregisterModule(m) },
-    info: { version: TSIPS_VERSION, cfgFile: plan.cfg.mainFile, sockets: plan.sockets, globals: plan.globals, startedAt },
+    info: { version: TSIPS_VERSION, cfgFile: plan.cfg.mainFile, sockets: plan.sockets, globals: plan.globals, autoScaling: plan.autoScaling, startedAt },
     ...(opts.initTimeoutMs !== undefined ? { initTimeoutMs: opts.initTimeoutMs } : {}),
   });
   const node: TsipsNode = {

@@ -40,6 +40,7 @@ export const ERROR_CATALOG = entries({
   TSIPS_ERR_CFG_UNTERMINATED: { summary: "a string, comment or block is not closed", fix: "close it; the location is where it started" },
   TSIPS_ERR_CFG_UNKNOWN_GLOBAL: { summary: "unknown config variable", fix: "check the spelling of the global parameter" },
   TSIPS_ERR_CFG_VALUE: { summary: "a global parameter has a value of the wrong type", fix: "use the type the parameter expects (number, string, boolean)" },
+  TSIPS_ERR_CFG_AUTO_SCALING: { summary: "an auto_scaling_profile is invalid, defined twice, or used but not defined", fix: "fix the number the message points at, or define the profile named in use_auto_scaling_profile (names are case-insensitive)" },
   TSIPS_ERR_CFG_SOCKET: { summary: "a socket/listen definition is invalid", fix: "write it as proto:host[:port], e.g. bin:127.0.0.1:5555 (port ranges are not supported)" },
   TSIPS_ERR_CFG_INCLUDE: { summary: "an included file cannot be read", fix: "check the include_file/import_file path (relative to the including file)" },
   TSIPS_ERR_CFG_INCLUDE_CYCLE: { summary: "include_file/import_file forms a cycle or nests too deep", fix: "remove the include that points back to a file already being included" },

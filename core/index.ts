@@ -25,7 +25,7 @@ export { printJson as printMiJson, printString as printMiString, printNumber as 
 export { miParams } from "./mi/params.ts";
 export type { Stat, StatDecl, ModuleStats, StatsRegistry } from "./stats.ts";
 export type { TsipsLogger } from "./log.ts";
-export type { SocketDef, CfgValue } from "./cfg/ast.ts";
+export type { SocketDef, CfgValue, AutoScalingProfile, AutoScalingSettings, AutoScalingUse } from "./cfg/ast.ts";
 export { jsonObjectEnd, JSON_INCOMPLETE, JSON_NOT_OBJECT } from "./json-scan.ts";
 export { coreHash } from "./hash.ts";
 export { LocalSockets, parseSocketString, SIP_PROTOS } from "./sip-sockets.ts";

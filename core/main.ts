@@ -5,7 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { relative } from "node:path";
-import { discoverCfg, formatCfgError } from "./cfg/index.ts";
+import { discoverCfg, formatAutoScaling, formatCfgError } from "./cfg/index.ts";
 import { bootNode, checkConfig, type TsipsNode } from "./boot.ts";
 import { TsipsAggregateError, TsipsError } from "./errors.ts";
 import { OPENSIPS_COMPAT, TSIPS_VERSION } from "./version.ts";
@@ -92,6 +92,7 @@ async function main(): Promise<void> {
     }
     process.stdout.write("Listening on\n");
     for (const s of r.plan?.sockets ?? []) process.stdout.write(`             ${s.raw}\n`);
+    for (const line of r.plan ? formatAutoScaling(r.plan.autoScaling) : []) process.stdout.write(`${line}\n`);
     process.stdout.write(`config file ok, exiting... (${r.plan?.modules.length ?? 0} modules, init order: ${r.plan?.order.join(", ")})\n`);
     return;
   }

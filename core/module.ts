@@ -4,7 +4,7 @@
  * so the core can validate a config against it without running any module code
  * (OpenSIPS's `struct module_exports`, sr_module.h).
  */
-import type { SocketDef, CfgValue } from "./cfg/ast.ts";
+import type { AutoScalingSettings, SocketDef, CfgValue } from "./cfg/ast.ts";
 import type { BinApi } from "./bin/dispatch.ts";
 import type { CoreHooks } from "./hooks.ts";
 import type { TapView } from "./hook-ownership.ts";
@@ -133,6 +133,8 @@ export interface CoreInfo {
   readonly sockets: readonly SocketDef[];
   /** Every other global assignment, by name (last one wins). */
   readonly globals: ReadonlyMap<string, CfgValue>;
+  /** `auto_scaling_profile` definitions and the worker groups (`udp_workers = N use_auto_scaling_profile P`, sockets) using them. */
+  readonly autoScaling: AutoScalingSettings;
   /** Process start (ms since epoch). */
   readonly startedAt: number;
 }

@@ -13,6 +13,7 @@ import { parseStatements } from "./parser.ts";
 export type { CfgDiagnostic, CfgFile, CfgValue, ModparamValue, SocketDef, Statement } from "./ast.ts";
 export { codeFrame, formatCfgError } from "./frame.ts";
 export { discoverCfg } from "./discover.ts";
+export { describeProfile, formatAutoScaling } from "./auto-scaling.ts";
 export { KNOWN_GLOBALS } from "./globals.ts";
 export { MAX_CFG_ERRORS } from "./diag.ts";
 

@@ -5,7 +5,6 @@
  * first, then its `destroy`.
  */
 import { BinCore } from "../bin/dispatch.ts";
-import type { CfgValue, SocketDef } from "../cfg/ast.ts";
 import { TsipsError } from "../errors.ts";
 import { TapOwnership, tapView } from "../hook-ownership.ts";
 import type { CoreHooks } from "../hooks.ts";
@@ -28,7 +27,7 @@ export interface RuntimeDeps {
   log: TsipsLogger;
   stats: StatsRegistry;
   mi: MiSink & MiHost;
-  info: { version: string; cfgFile: string; sockets: readonly SocketDef[]; globals: ReadonlyMap<string, CfgValue>; startedAt: number };
+  info: CoreInfo;
   /** Overrides the default init timeout (tests). */
   initTimeoutMs?: number;
 }
