@@ -142,7 +142,7 @@ export async function bootNode(cfgPath: string, opts: BootOptions = {}): Promise
   opts.onHooks?.(hooks);
   hooks.lifecycle.modulesLoaded.call({ modules: plan.order });
   hooks.lifecycle.paramsReady.call({ modules: plan.order, params: plan.params });
-  await runtime.start(plan.modules, plan.order, plan.params, plan.bindings);
+  await runtime.start(plan.modules, plan.order, plan.params, plan.bindings, plan.paramLocations);
   await hooks.lifecycle.initDone.promise({ modules: plan.order });
   hooks.lifecycle.ready.call({ modules: plan.order, listeners: runtime.listeners });
   const ms = Date.now() - startedAt;

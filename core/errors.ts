@@ -73,7 +73,8 @@ export const ERROR_CATALOG = entries({
   TSIPS_ERR_BIN_NO_TRANSPORT: { summary: "no transport serves BIN sends", fix: "loadmodule \"proto_bin.so\" and define a socket=bin:IP:PORT" },
   TSIPS_ERR_BIN_SEND: { summary: "a BIN packet could not be sent", fix: "check that the destination is reachable" },
   // ── transports and network ─────────────────────────────────────────────
-  TSIPS_ERR_LISTEN: { summary: "a listener could not be opened", fix: "check that the address exists and the port is free" },
+  TSIPS_ERR_LISTEN: { summary: "a listener (socket, HTTP port, FIFO) could not be opened", fix: "free the port (another node or process holds it), use an address this host has, or a port/path this user may open; the location is the statement that asked for it" },
+  TSIPS_ERR_FILE: { summary: "a file the config names (certificate, key, folder) cannot be read", fix: "check the path in the modparam at the reported location, and its permissions" },
   // ── clusterer ──────────────────────────────────────────────────────────
   TSIPS_ERR_CLUSTER_CONFIG: { summary: "the clusterer configuration is invalid", fix: "see the message; node-info strings follow OpenSIPS's syntax" },
   TSIPS_ERR_CLUSTER_UNKNOWN: { summary: "unknown cluster or node id", fix: "use an id defined with my_node_info/neighbor_node_info" },

@@ -4,10 +4,11 @@
  * Without -f the config is found with cosmiconfig (opensips.cfg here or in a parent).
  */
 import { parseArgs } from "node:util";
-import { relative } from "node:path";
+import { isAbsolute, relative } from "node:path";
 import { discoverCfg, formatAutoScaling, formatCfgError } from "./cfg/index.ts";
 import { bootNode, checkConfig, type TsipsNode } from "./boot.ts";
-import { TsipsAggregateError, TsipsError } from "./errors.ts";
+import { TsipsAggregateError, TsipsError, isTsipsError } from "./errors.ts";
+import { bootFailureLine } from "./os-errors.ts";
 import { OPENSIPS_COMPAT, TSIPS_VERSION } from "./version.ts";
 
 const EXIT_CFG = 255;
@@ -29,8 +30,19 @@ function usageError(msg: string): never {
   process.exit(1);
 }
 
+/** A config path as the user sees it: relative to the working directory when it is below it (as given to -f). */
+function showPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel) ? rel : file;
+}
+
 function printErrors(errors: TsipsError[]): void {
-  for (const e of errors) process.stderr.write(`${formatCfgError(e)}\n`);
+  for (const e of errors) {
+    const shown = e.location
+      ? new TsipsError(e.code, e.message, { ...(e.module ? { module: e.module } : {}), location: { ...e.location, file: showPath(e.location.file) }, details: e.details })
+      : e;
+    process.stderr.write(`${formatCfgError(shown)}\n`);
+  }
   process.stderr.write(`ERROR: bad config file (${errors.length} error${errors.length === 1 ? "" : "s"})\n`);
 }
 
@@ -126,9 +138,9 @@ async function main(): Promise<void> {
       printErrors(err.errors);
       process.exit(EXIT_CFG);
     }
-    const e = err as Error & { cause?: unknown };
-    process.stderr.write(`ERROR: ${err instanceof TsipsError ? err.toString() : e.message}\n`);
-    if (e.cause) process.stderr.write(`  cause: ${(e.cause as Error)?.stack ?? String(e.cause)}\n`);
+    // One located line, as OpenSIPS prints it; the stack is in the debug log (-L 4 / -d).
+    process.stderr.write(`${bootFailureLine(err, showPath)}\n`);
+    if ((logLevel ?? 2) >= 4 && !isTsipsError(err)) process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
     process.exit(EXIT_CFG);
   }
 }

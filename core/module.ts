@@ -11,6 +11,7 @@ import type { TapView } from "./hook-ownership.ts";
 import type { TsipsLogger } from "./log.ts";
 import type { MiCommandDecl, JsonValue, MiResult, MiHost } from "./mi/types.ts";
 import type { ModuleStats, StatDecl, StatsRegistry } from "./stats.ts";
+import type { Location } from "./errors.ts";
 
 // ── parameters ──────────────────────────────────────────────────────────
 
@@ -166,6 +167,11 @@ export interface ModuleContext<P extends ParamsSpec, D extends DepsSpec, S exten
   listening(desc: string): void;
   /** True from init until the module's destroy starts. */
   readonly isRunning: () => boolean;
+  /**
+   * Where the config asked for something, for operational errors: the modparam that set the
+   * first of `params` that was set, else the module's `loadmodule` line.
+   */
+  cfgLocation(...params: string[]): Location;
 }
 
 // ── the module definition ───────────────────────────────────────────────

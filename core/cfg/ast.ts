@@ -25,6 +25,8 @@ export interface SocketDef {
   raw: string;
   /** Where the `proto:host` part starts. */
   loc: Location;
+  /** The `socket=`/`listen=` statement (where a listener that cannot open is reported). */
+  declLoc?: Location;
 }
 
 /** A global's value. `yes/no/true/false/on/off/enable/disable` are numbers (1/0) as in OpenSIPS. */

@@ -430,6 +430,7 @@ export class Parser {
     if (as) socket.as = as;
     if (tag !== undefined) socket.tag = tag;
     if (workers !== undefined) socket.workers = workers;
+    socket.declLoc = this.loc(kw);
     const stmt: Extract<Statement, { kind: "socket" }> = { kind: "socket", socket, keyword: kw.text === "listen" ? "listen" : "socket", loc: this.loc(kw) };
     if (profile) {
       socket.autoScalingProfile = profile.text;

@@ -21,6 +21,8 @@ export interface LoadPlan {
   /** Init order (module names). */
   order: string[];
   params: Map<string, Record<string, unknown>>;
+  /** Per module, the modparam statement that last set each parameter (operational errors point there). */
+  paramLocations: Map<string, Map<string, import("../errors.ts").Location>>;
   bindings: Map<string, Map<string, string>>;
   sockets: SocketDef[];
   globals: Map<string, CfgValue>;
@@ -134,7 +136,7 @@ export async function planLoad(cfg: CfgFile, opts: LoadOptions = {}): Promise<Lo
   warnings.push(...d.warnings);
 
   errors.sort((a, b) => locKey(a) - locKey(b));
-  return { cfg, modules, order: d.order, params: p.values, bindings: d.bindings, sockets, globals,
+  return { cfg, modules, order: d.order, params: p.values, paramLocations: p.locations, bindings: d.bindings, sockets, globals,
     autoScaling: { profiles, uses }, errors, warnings };
 
   function locKey(e: TsipsError): number {
