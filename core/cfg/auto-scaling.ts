@@ -25,6 +25,13 @@ export interface ProfileCursor {
   sameLine(a: Token, b: Token): boolean;
   /** Report and abandon the statement. */
   fail(code: ErrorCode, message: string, tok: Token): never;
+  /** A profile name was read: it counts as defined even if the rest of the profile is wrong. */
+  declare(name: string, loc: Location): void;
+}
+
+/** A line starting with this word continues a profile (`scale down to ...`), never starts a statement. */
+export function continuesProfile(tok: Token): boolean {
+  return isWord(tok, "scale");
 }
 
 /** OpenSIPS keeps the load history of a group in an unsigned char index: 255 cycles at most. */
@@ -83,6 +90,7 @@ function num(tok: Token): number {
 export function readAutoScalingProfile(c: ProfileCursor): { profile: AutoScalingProfile; valid: boolean } {
   const name = c.lx.next();
   if (name.kind !== "id") c.fail("TSIPS_ERR_CFG_SYNTAX", `profile name expected after 'auto_scaling_profile =', found ${describeToken(name)}`, name);
+  c.declare(name.text, c.loc(name));
   expectWords(c, ["scale", "up", "to"], `after the profile name '${name.text}'`);
   const max = expectNumber(c, "scale up to N (most workers)");
   const up = thresholdPart(c, "up");
@@ -165,8 +173,8 @@ export function describeProfile(p: AutoScalingProfile): string {
  * Once the whole file is read: a profile defined twice (names compare case-insensitively)
  * and a use naming no profile are errors at their names.
  */
-export function checkAutoScaling(profiles: readonly AutoScalingProfile[], uses: readonly AutoScalingUse[], report: CfgReport): void {
-  const byName = new Map<string, AutoScalingProfile>();
+export function checkAutoScaling(profiles: readonly { name: string; loc: Location }[], uses: readonly AutoScalingUse[], report: CfgReport): void {
+  const byName = new Map<string, { name: string; loc: Location }>();
   for (const p of profiles) {
     const first = byName.get(p.name.toLowerCase());
     if (first) {

@@ -9,8 +9,8 @@
  * the way), so one run reports every mistake.
  */
 import type { ErrorCode, Location } from "../errors.ts";
-import type { AutoScalingProfile, AutoScalingUse, CfgValue, ModparamValue, SocketDef, Statement } from "./ast.ts";
-import { checkAutoScaling, readAutoScalingProfile, readProfileUse, type ProfileCursor } from "./auto-scaling.ts";
+import type { AutoScalingUse, CfgValue, ModparamValue, SocketDef, Statement } from "./ast.ts";
+import { checkAutoScaling, continuesProfile, readAutoScalingProfile, readProfileUse, type ProfileCursor } from "./auto-scaling.ts";
 import { TooManyErrors, type CfgReport } from "./diag.ts";
 import { KNOWN_GLOBALS, REMOVED_GLOBALS, suggestGlobal, type GlobalDef } from "./globals.ts";
 import type { FlatSource } from "./include.ts";
@@ -57,7 +57,7 @@ export class Parser {
   /** error_route, local_route, startup_route: where each was first defined (they may appear once). */
   private readonly onceRoutes = new Map<string, Location>();
   /** Every auto_scaling_profile and every use of one, checked against each other at the end. */
-  private readonly profiles: AutoScalingProfile[] = [];
+  private readonly profiles: { name: string; loc: Location }[] = [];
   private readonly profileUses: AutoScalingUse[] = [];
   private readonly cursor: ProfileCursor;
 
@@ -71,6 +71,7 @@ export class Parser {
       loc: (tok) => this.loc(tok),
       sameLine: (a, b) => this.sameLine(a, b),
       fail: (code, message, tok) => this.fail(code, message, tok),
+      declare: (name, loc) => void this.profiles.push({ name, loc }),
     };
   }
 
@@ -144,7 +145,7 @@ export class Parser {
         if (!this.lx.skipBlock(tok.start)) return;
         continue;
       }
-      if (tok.bol && tok.kind === "id") {
+      if (tok.bol && tok.kind === "id" && !continuesProfile(tok)) {
         this.lx.seek(tok.start);
         return;
       }
@@ -220,7 +221,6 @@ export class Parser {
         return this.workers(name, eq);
       case "autoScalingProfile": {
         const r = readAutoScalingProfile(this.cursor);
-        this.profiles.push(r.profile);
         if (r.valid) this.out.push({ kind: "autoScalingProfile", profile: r.profile, loc });
         return;
       }
