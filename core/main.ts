@@ -36,7 +36,14 @@ function showPath(file: string): string {
   return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel) ? rel : file;
 }
 
+/** Config errors as OpenSIPS prints them: each located with a code frame, then a count. */
 function printErrors(errors: TsipsError[]): void {
+  const only = errors.length === 1 ? errors[0] : undefined;
+  if (only && !only.location) {
+    // Nothing to point at (the file itself is unreadable): one line.
+    process.stderr.write(`ERROR: ${only.toString()}\n`);
+    return;
+  }
   for (const e of errors) {
     const shown = e.location
       ? new TsipsError(e.code, e.message, { ...(e.module ? { module: e.module } : {}), location: { ...e.location, file: showPath(e.location.file) }, details: e.details })

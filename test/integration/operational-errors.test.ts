@@ -4,6 +4,7 @@
  * `ERROR: file:line:col: module: message [CODE]` line and no stack; at debug level (-L 4) the
  * stack is in the debug log.
  */
+import { spawnSync } from "node:child_process";
 import { createServer, type Server } from "node:net";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -88,5 +89,13 @@ describe("operational errors", () => {
       `ERROR: ${r.cfgFile}:3:1: fx_fail: module fx_fail failed to initialise: fx_fail: boom [TSIPS_ERR_MOD_INIT]`,
     ]);
     expect(r.logs.filter((l) => l.level >= 50)).toEqual([]);
+  }, 20_000);
+
+  it("a config file that cannot be read: one line, exit 255", () => {
+    const r = spawnSync(process.execPath, ["--import", "tsx", "core/main.ts", "-f", "/nonexistent/node1.cfg"],
+      { cwd: resolve(import.meta.dirname, "../.."), encoding: "utf8", timeout: 20_000 });
+    expect(r.status).toBe(255);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe("ERROR: cannot read config file /nonexistent/node1.cfg: no such file or directory [TSIPS_ERR_CFG_READ]\n");
   }, 20_000);
 });
