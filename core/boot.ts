@@ -103,7 +103,7 @@ export async function bootNode(cfgPath: string, opts: BootOptions = {}): Promise
   const runtime = new ModuleRuntime({
     hooks, log, stats,
     mi: { ...createMiHost(mi), register: (m, n, d, a) => mi.register(m, n, d, a), unregisterModule: (m) => mi.unregisterModule(m) },
-    info: { version: TSIPS_VERSION, cfgFile: plan.cfg.mainFile, sockets: plan.sockets, globals: plan.globals, startedAt },
+    info: { version: TSIPS_VERSION, cfgFile: plan.cfg.mainFile, sockets: plan.sockets, globals: plan.globals, autoScaling: plan.autoScaling, startedAt },
     ...(opts.initTimeoutMs !== undefined ? { initTimeoutMs: opts.initTimeoutMs } : {}),
   });
   const node: TsipsNode = {
@@ -142,7 +142,7 @@ export async function bootNode(cfgPath: string, opts: BootOptions = {}): Promise
   opts.onHooks?.(hooks);
   hooks.lifecycle.modulesLoaded.call({ modules: plan.order });
   hooks.lifecycle.paramsReady.call({ modules: plan.order, params: plan.params });
-  await runtime.start(plan.modules, plan.order, plan.params, plan.bindings);
+  await runtime.start(plan.modules, plan.order, plan.params, plan.bindings, plan.paramLocations);
   await hooks.lifecycle.initDone.promise({ modules: plan.order });
   hooks.lifecycle.ready.call({ modules: plan.order, listeners: runtime.listeners });
   const ms = Date.now() - startedAt;

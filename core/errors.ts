@@ -40,6 +40,7 @@ export const ERROR_CATALOG = entries({
   TSIPS_ERR_CFG_UNTERMINATED: { summary: "a string, comment or block is not closed", fix: "close it; the location is where it started" },
   TSIPS_ERR_CFG_UNKNOWN_GLOBAL: { summary: "unknown config variable", fix: "check the spelling of the global parameter" },
   TSIPS_ERR_CFG_VALUE: { summary: "a global parameter has a value of the wrong type", fix: "use the type the parameter expects (number, string, boolean)" },
+  TSIPS_ERR_CFG_AUTO_SCALING: { summary: "an auto_scaling_profile is invalid, defined twice, or used but not defined", fix: "fix the number the message points at, or define the profile named in use_auto_scaling_profile (names are case-insensitive)" },
   TSIPS_ERR_CFG_SOCKET: { summary: "a socket/listen definition is invalid", fix: "write it as proto:host[:port], e.g. bin:127.0.0.1:5555 (port ranges are not supported)" },
   TSIPS_ERR_CFG_INCLUDE: { summary: "an included file cannot be read", fix: "check the include_file/import_file path (relative to the including file)" },
   TSIPS_ERR_CFG_INCLUDE_CYCLE: { summary: "include_file/import_file forms a cycle or nests too deep", fix: "remove the include that points back to a file already being included" },
@@ -72,7 +73,8 @@ export const ERROR_CATALOG = entries({
   TSIPS_ERR_BIN_NO_TRANSPORT: { summary: "no transport serves BIN sends", fix: "loadmodule \"proto_bin.so\" and define a socket=bin:IP:PORT" },
   TSIPS_ERR_BIN_SEND: { summary: "a BIN packet could not be sent", fix: "check that the destination is reachable" },
   // ── transports and network ─────────────────────────────────────────────
-  TSIPS_ERR_LISTEN: { summary: "a listener could not be opened", fix: "check that the address exists and the port is free" },
+  TSIPS_ERR_LISTEN: { summary: "a listener (socket, HTTP port, FIFO) could not be opened", fix: "free the port (another node or process holds it), use an address this host has, or a port/path this user may open; the location is the statement that asked for it" },
+  TSIPS_ERR_FILE: { summary: "a file the config names (certificate, key, folder) cannot be read", fix: "check the path in the modparam at the reported location, and its permissions" },
   // ── clusterer ──────────────────────────────────────────────────────────
   TSIPS_ERR_CLUSTER_CONFIG: { summary: "the clusterer configuration is invalid", fix: "see the message; node-info strings follow OpenSIPS's syntax" },
   TSIPS_ERR_CLUSTER_UNKNOWN: { summary: "unknown cluster or node id", fix: "use an id defined with my_node_info/neighbor_node_info" },

@@ -8,6 +8,7 @@ export type {
 } from "./module.ts";
 export { TsipsError, isTsipsError, formatLocation } from "./errors.ts";
 export type { ErrorCode, Location } from "./errors.ts";
+export { listenError, fileError, readConfiguredFile, systemErrorText, type OperationalErrorOptions } from "./os-errors.ts";
 export { BinPacket, readBinHeader, BIN_MAX_PACKET_SIZE, BIN_MIN_PACKET_SIZE } from "./bin/packet.ts";
 export type { BinHeader } from "./bin/packet.ts";
 export { defineMessage, int as binInt, str as binStr, bytes as binBytes, strAs as binStrAs, intList as binIntList, custom as binCustom, MessageRegistry } from "./bin/schema.ts";
@@ -25,7 +26,7 @@ export { printJson as printMiJson, printString as printMiString, printNumber as 
 export { miParams } from "./mi/params.ts";
 export type { Stat, StatDecl, ModuleStats, StatsRegistry } from "./stats.ts";
 export type { TsipsLogger } from "./log.ts";
-export type { SocketDef, CfgValue } from "./cfg/ast.ts";
+export type { SocketDef, CfgValue, AutoScalingProfile, AutoScalingSettings, AutoScalingUse } from "./cfg/ast.ts";
 export { jsonObjectEnd, JSON_INCOMPLETE, JSON_NOT_OBJECT } from "./json-scan.ts";
 export { coreHash } from "./hash.ts";
 export { LocalSockets, parseSocketString, SIP_PROTOS } from "./sip-sockets.ts";

@@ -5,6 +5,7 @@
  * it means there.
  */
 import { pino, type Logger, type DestinationStream } from "pino";
+import type { PrettyOptions } from "pino-pretty";
 
 export type { Logger };
 
@@ -49,6 +50,25 @@ export interface RootLoggerOptions {
 }
 
 /**
+ * How the pretty (TTY) log looks: one line per event. `module` is shown once, as the
+ * `[module]` prefix; any other field (`version`, `ms`, `peer`...) follows the message on the
+ * same line as compact JSON instead of taking a line each. Errors keep their stack below.
+ */
+export function prettyOptions(colorize = true): PrettyOptions {
+  return {
+    colorize,
+    singleLine: true,
+    ignore: "pid,hostname,module",
+    translateTime: "SYS:HH:MM:ss.l",
+    customLevels: "notice:35",
+    customColors: "notice:cyan",
+    // Add notice to pino's own levels; without this every other level prints as USERLVL.
+    useOnlyCustomProps: false,
+    messageFormat: "{if module}[{module}] {end}{msg}",
+  };
+}
+
+/**
  * Builds the root logger. Pretty printing loads pino-pretty lazily so a JSON-logging
  * node (the usual case under a supervisor or in tests) does not pay for it at boot.
  */
@@ -60,8 +80,7 @@ export async function createRootLogger(opts: RootLoggerOptions = {}): Promise<Lo
   if (opts.destination) dest = opts.destination;
   else if (opts.pretty ?? isTty) {
     const { default: pretty } = await import("pino-pretty");
-    dest = pretty({ destination: fd, sync: true, colorize: true, ignore: "pid,hostname,module", translateTime: "SYS:HH:MM:ss.l",
-      customLevels: "notice:35", customColors: "notice:cyan", messageFormat: "{if module}[{module}] {end}{msg}" });
+    dest = pretty({ ...prettyOptions(), destination: fd, sync: true });
   } else dest = pino.destination({ fd, sync: true });
   return pino<"notice">({ level, customLevels: CUSTOM_LEVELS, base: { pid: process.pid } }, dest);
 }

@@ -4,12 +4,13 @@
  * Without -f the config is found with cosmiconfig (opensips.cfg here or in a parent).
  */
 import { parseArgs } from "node:util";
-import { relative } from "node:path";
-import { discoverCfg, formatCfgError } from "./cfg/index.ts";
+import { isAbsolute, relative } from "node:path";
+import { discoverCfg, formatAutoScaling, formatCfgError } from "./cfg/index.ts";
 import { bootNode, checkConfig, type TsipsNode } from "./boot.ts";
 import { dieWithTsxLauncher } from "./launcher.ts";
 import { resolveTsipsByName } from "./loader/by-name.ts";
-import { TsipsAggregateError, TsipsError } from "./errors.ts";
+import { TsipsAggregateError, TsipsError, isTsipsError } from "./errors.ts";
+import { bootFailureLine } from "./os-errors.ts";
 import { OPENSIPS_COMPAT, TSIPS_VERSION } from "./version.ts";
 
 const EXIT_CFG = 255;
@@ -31,8 +32,26 @@ function usageError(msg: string): never {
   process.exit(1);
 }
 
+/** A config path as the user sees it: relative to the working directory when it is below it (as given to -f). */
+function showPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel) ? rel : file;
+}
+
+/** Config errors as OpenSIPS prints them: each located with a code frame, then a count. */
 function printErrors(errors: TsipsError[]): void {
-  for (const e of errors) process.stderr.write(`${formatCfgError(e)}\n`);
+  const only = errors.length === 1 ? errors[0] : undefined;
+  if (only && !only.location) {
+    // Nothing to point at (the file itself is unreadable): one line.
+    process.stderr.write(`ERROR: ${only.toString()}\n`);
+    return;
+  }
+  for (const e of errors) {
+    const shown = e.location
+      ? new TsipsError(e.code, e.message, { ...(e.module ? { module: e.module } : {}), location: { ...e.location, file: showPath(e.location.file) }, details: e.details })
+      : e;
+    process.stderr.write(`${formatCfgError(shown)}\n`);
+  }
   process.stderr.write(`ERROR: bad config file (${errors.length} error${errors.length === 1 ? "" : "s"})\n`);
 }
 
@@ -95,6 +114,7 @@ async function main(): Promise<void> {
     }
     process.stdout.write("Listening on\n");
     for (const s of r.plan?.sockets ?? []) process.stdout.write(`             ${s.raw}\n`);
+    for (const line of r.plan ? formatAutoScaling(r.plan.autoScaling) : []) process.stdout.write(`${line}\n`);
     process.stdout.write(`config file ok, exiting... (${r.plan?.modules.length ?? 0} modules, init order: ${r.plan?.order.join(", ")})\n`);
     return;
   }
@@ -129,9 +149,9 @@ async function main(): Promise<void> {
       printErrors(err.errors);
       process.exit(EXIT_CFG);
     }
-    const e = err as Error & { cause?: unknown };
-    process.stderr.write(`ERROR: ${err instanceof TsipsError ? err.toString() : e.message}\n`);
-    if (e.cause) process.stderr.write(`  cause: ${(e.cause as Error)?.stack ?? String(e.cause)}\n`);
+    // One located line, as OpenSIPS prints it; the stack is in the debug log (-L 4 / -d).
+    process.stderr.write(`${bootFailureLine(err, showPath)}\n`);
+    if ((logLevel ?? 2) >= 4 && !isTsipsError(err)) process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
     process.exit(EXIT_CFG);
   }
 }

@@ -4,13 +4,14 @@
  * so the core can validate a config against it without running any module code
  * (OpenSIPS's `struct module_exports`, sr_module.h).
  */
-import type { SocketDef, CfgValue } from "./cfg/ast.ts";
+import type { AutoScalingSettings, SocketDef, CfgValue } from "./cfg/ast.ts";
 import type { BinApi } from "./bin/dispatch.ts";
 import type { CoreHooks } from "./hooks.ts";
 import type { TapView } from "./hook-ownership.ts";
 import type { TsipsLogger } from "./log.ts";
 import type { MiCommandDecl, JsonValue, MiResult, MiHost } from "./mi/types.ts";
 import type { ModuleStats, StatDecl, StatsRegistry } from "./stats.ts";
+import type { Location } from "./errors.ts";
 
 // ── parameters ──────────────────────────────────────────────────────────
 
@@ -133,6 +134,8 @@ export interface CoreInfo {
   readonly sockets: readonly SocketDef[];
   /** Every other global assignment, by name (last one wins). */
   readonly globals: ReadonlyMap<string, CfgValue>;
+  /** `auto_scaling_profile` definitions and the worker groups (`udp_workers = N use_auto_scaling_profile P`, sockets) using them. */
+  readonly autoScaling: AutoScalingSettings;
   /** Process start (ms since epoch). */
   readonly startedAt: number;
 }
@@ -164,6 +167,11 @@ export interface ModuleContext<P extends ParamsSpec, D extends DepsSpec, S exten
   listening(desc: string): void;
   /** True from init until the module's destroy starts. */
   readonly isRunning: () => boolean;
+  /**
+   * Where the config asked for something, for operational errors: the modparam that set the
+   * first of `params` that was set, else the module's `loadmodule` line.
+   */
+  cfgLocation(...params: string[]): Location;
 }
 
 // ── the module definition ───────────────────────────────────────────────

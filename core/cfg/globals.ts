@@ -28,8 +28,8 @@ export type GlobalType =
   /** socket definition (§3.2) */
   | "socket"
   | "mpath"
-  /** complex syntax we keep as raw text to the end of the line (auto_scaling_profile) */
-  | "restOfLine"
+  /** NAME scale up to ... [scale down to ...] (auto-scaling.ts) */
+  | "autoScalingProfile"
   /** `name:{ rules }` (dst_blacklist) kept as raw text */
   | "braced";
 
@@ -75,7 +75,7 @@ export const KNOWN_GLOBALS: ReadonlyMap<string, GlobalDef> = new Map<string, Glo
   ["timer_workers", t("workers")],
   ["children", t("workers", "'children' is deprecated, use 'udp_workers' instead")],
   ["tcp_children", t("workers", "'tcp_children' is deprecated, use 'tcp_workers' instead")],
-  ["auto_scaling_profile", t("restOfLine")],
+  ["auto_scaling_profile", t("autoScalingProfile")],
   ["auto_scaling_cycle", t("int")],
   // sockets and addresses
   ["socket", t("socket")],

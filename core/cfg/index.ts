@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { TsipsError } from "../errors.ts";
+import { systemErrorText } from "../os-errors.ts";
 import type { CfgDiagnostic, CfgFile } from "./ast.ts";
 import { CfgReport, TooManyErrors } from "./diag.ts";
 import { flattenCfg } from "./include.ts";
@@ -13,6 +14,7 @@ import { parseStatements } from "./parser.ts";
 export type { CfgDiagnostic, CfgFile, CfgValue, ModparamValue, SocketDef, Statement } from "./ast.ts";
 export { codeFrame, formatCfgError } from "./frame.ts";
 export { discoverCfg } from "./discover.ts";
+export { describeProfile, formatAutoScaling } from "./auto-scaling.ts";
 export { KNOWN_GLOBALS } from "./globals.ts";
 export { MAX_CFG_ERRORS } from "./diag.ts";
 
@@ -46,10 +48,9 @@ export function parseCfgFile(path: string): CfgParseResult {
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
     return {
       cfg: { mainFile: path, statements: [], files: [] },
-      errors: [new TsipsError("TSIPS_ERR_CFG_READ", `loading config file ${path}: ${err.message}`, { cause: e })],
+      errors: [new TsipsError("TSIPS_ERR_CFG_READ", `cannot read config file ${path}: ${systemErrorText(e)}`, { cause: e })],
       warnings: [],
     };
   }

@@ -40,6 +40,16 @@ export interface Token {
   isBool?: boolean;
 }
 
+/** A token as error messages name it: `'x'`, `number 4`, `string "..."`, `end of file`. */
+export function describeToken(tok: Token): string {
+  switch (tok.kind) {
+    case "eof": return "end of file";
+    case "str": return `string ${tok.text.length > 30 ? tok.text.slice(0, 27) + "...\"" : tok.text}`;
+    case "num": return `number ${tok.text}`;
+    default: return `'${tok.text}'`;
+  }
+}
+
 /** Word spellings that OpenSIPS lexes as the NUMBER token. */
 const BOOL_WORDS: Record<string, number> = {
   yes: 1, true: 1, on: 1, enable: 1,
@@ -363,21 +373,6 @@ export class Lexer {
     }
     this.pos = p;
     return { text: t.slice(start, p), start, end: p };
-  }
-
-  /** The rest of the current line, comments excluded, trimmed. */
-  readRestOfLine(): { text: string; start: number; end: number } {
-    const t = this.text;
-    let p = this.rawStart();
-    while (p < t.length && (t.charCodeAt(p) === 32 || t.charCodeAt(p) === 9)) p++;
-    const start = p;
-    let nl = t.indexOf("\n", p);
-    if (nl < 0) nl = t.length;
-    let end = nl;
-    const hash = t.indexOf("#", p);
-    if (hash >= 0 && hash < end) end = hash;
-    this.pos = end;
-    return { text: t.slice(start, end).trimEnd(), start, end: start + t.slice(start, end).trimEnd().length };
   }
 
   /**

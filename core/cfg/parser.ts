@@ -9,11 +9,12 @@
  * the way), so one run reports every mistake.
  */
 import type { ErrorCode, Location } from "../errors.ts";
-import type { CfgValue, ModparamValue, SocketDef, Statement } from "./ast.ts";
+import type { AutoScalingUse, CfgValue, ModparamValue, SocketDef, Statement } from "./ast.ts";
+import { checkAutoScaling, continuesProfile, readAutoScalingProfile, readProfileUse, type ProfileCursor } from "./auto-scaling.ts";
 import { TooManyErrors, type CfgReport } from "./diag.ts";
 import { KNOWN_GLOBALS, REMOVED_GLOBALS, suggestGlobal, type GlobalDef } from "./globals.ts";
 import type { FlatSource } from "./include.ts";
-import { Lexer, type Token } from "./lexer.ts";
+import { Lexer, describeToken, type Token } from "./lexer.ts";
 import { parseHostPort, parseSocketWord, type WordError } from "./socket.ts";
 
 /** Route block keywords and whether their `[name]` header is required, optional or absent. */
@@ -34,20 +35,19 @@ const SOCKET_FLAGS: ReadonlySet<string> = new Set(["anycast", "frag", "reuse_por
 /** Socket options followed by one argument. */
 const SOCKET_ARG_OPTIONS: ReadonlySet<string> = new Set(["as", "use_workers", "tos", "tag", "use_auto_scaling_profile"]);
 
+/** The worker group each workers global sizes (deprecated spellings included). */
+const WORKER_GROUPS: Readonly<Record<string, AutoScalingUse["group"]>> = {
+  udp_workers: "udp_workers", children: "udp_workers",
+  tcp_workers: "tcp_workers", tcp_children: "tcp_workers",
+  timer_workers: "timer_workers",
+};
+
 const LOG_FORMATS: ReadonlySet<string> = new Set(["plain_text", "json", "json_cee"]);
 
 /** Unwinds the current statement after a syntax error has been reported. */
 class Bail extends Error {}
 const BAIL = new Bail();
 
-function describe(tok: Token): string {
-  switch (tok.kind) {
-    case "eof": return "end of file";
-    case "str": return `string ${tok.text.length > 30 ? tok.text.slice(0, 27) + "...\"" : tok.text}`;
-    case "num": return `number ${tok.text}`;
-    default: return `'${tok.text}'`;
-  }
-}
 
 export class Parser {
   private readonly lx: Lexer;
@@ -56,11 +56,23 @@ export class Parser {
   private readonly out: Statement[] = [];
   /** error_route, local_route, startup_route: where each was first defined (they may appear once). */
   private readonly onceRoutes = new Map<string, Location>();
+  /** Every auto_scaling_profile and every use of one, checked against each other at the end. */
+  private readonly profiles: { name: string; loc: Location }[] = [];
+  private readonly profileUses: AutoScalingUse[] = [];
+  private readonly cursor: ProfileCursor;
 
   constructor(src: FlatSource, report: CfgReport) {
     this.src = src;
     this.report = report;
     this.lx = new Lexer(src, report);
+    this.cursor = {
+      lx: this.lx,
+      report,
+      loc: (tok) => this.loc(tok),
+      sameLine: (a, b) => this.sameLine(a, b),
+      fail: (code, message, tok) => this.fail(code, message, tok),
+      declare: (name, loc) => void this.profiles.push({ name, loc }),
+    };
   }
 
   /** Parse everything; stops early only when the error cap is reached. */
@@ -76,6 +88,7 @@ export class Parser {
           this.recover(first);
         }
       }
+      checkAutoScaling(this.profiles, this.profileUses, this.report);
     } catch (e) {
       if (!(e instanceof TooManyErrors)) throw e;
     }
@@ -112,7 +125,7 @@ export class Parser {
 
   private expectPunct(ch: string, what: string): Token {
     const tok = this.lx.next();
-    if (!this.isPunct(tok, ch)) this.fail("TSIPS_ERR_CFG_SYNTAX", `'${ch}' expected ${what}, found ${describe(tok)}`, tok);
+    if (!this.isPunct(tok, ch)) this.fail("TSIPS_ERR_CFG_SYNTAX", `'${ch}' expected ${what}, found ${describeToken(tok)}`, tok);
     return tok;
   }
 
@@ -132,7 +145,7 @@ export class Parser {
         if (!this.lx.skipBlock(tok.start)) return;
         continue;
       }
-      if (tok.bol && tok.kind === "id") {
+      if (tok.bol && tok.kind === "id" && !continuesProfile(tok)) {
         this.lx.seek(tok.start);
         return;
       }
@@ -154,7 +167,7 @@ export class Parser {
       }
       if (KNOWN_GLOBALS.has(word)) {
         const next = this.lx.peek();
-        this.fail("TSIPS_ERR_CFG_SYNTAX", `'=' expected after '${word}', found ${describe(next)}`, next);
+        this.fail("TSIPS_ERR_CFG_SYNTAX", `'=' expected after '${word}', found ${describeToken(next)}`, next);
       }
       this.fail(
         "TSIPS_ERR_CFG_SYNTAX",
@@ -180,7 +193,7 @@ export class Parser {
         return;
       }
     }
-    this.fail("TSIPS_ERR_CFG_SYNTAX", `syntax error: unexpected ${describe(tok)}`, tok);
+    this.fail("TSIPS_ERR_CFG_SYNTAX", `syntax error: unexpected ${describeToken(tok)}`, tok);
   }
 
   // ── global assignments ────────────────────────────────────────────────
@@ -202,6 +215,13 @@ export class Parser {
         const v = this.valueToken(eq);
         if (v.kind !== "str") return this.badValue(v, "string value expected (mpath = \"/path/to/modules/\")");
         this.out.push({ kind: "mpath", path: v.value as string, loc });
+        return;
+      }
+      case "workers":
+        return this.workers(name, eq);
+      case "autoScalingProfile": {
+        const r = readAutoScalingProfile(this.cursor);
+        if (r.valid) this.out.push({ kind: "autoScalingProfile", profile: r.profile, loc });
         return;
       }
       default: {
@@ -232,11 +252,9 @@ export class Parser {
   private globalValue(def: GlobalDef, name: Token, eq: Token): CfgValue | undefined {
     const n = name.text;
     switch (def.type) {
-      case "int":
-      case "workers": {
+      case "int": {
         const v = this.valueToken(eq);
         if (v.kind !== "num") return void this.badValue(v, `number expected for '${n}'`);
-        if (def.type === "workers") this.autoScalingProfile(v);
         return { kind: "int", value: v.value as number };
       }
       case "sint": {
@@ -300,11 +318,6 @@ export class Parser {
         const w = this.rawWord(eq);
         return { kind: "str", value: w.text };
       }
-      case "restOfLine": {
-        const r = this.lx.readRestOfLine();
-        if (r.text === "") this.fail("TSIPS_ERR_CFG_SYNTAX", "value expected after '='", eq);
-        return { kind: "str", value: r.text };
-      }
       case "braced": {
         const id = this.valueToken(eq);
         const colon = this.lx.next();
@@ -321,13 +334,18 @@ export class Parser {
     }
   }
 
-  /** `udp_workers = 4 use_auto_scaling_profile PROFILE`: the profile is accepted and ignored. */
-  private autoScalingProfile(after: Token): void {
-    const kw = this.lx.peek();
-    if (kw.kind !== "id" || kw.text !== "use_auto_scaling_profile" || !this.sameLine(after, kw)) return;
-    this.lx.next();
-    const id = this.lx.next();
-    if (id.kind !== "id") this.fail("TSIPS_ERR_CFG_SYNTAX", "profile name expected after use_auto_scaling_profile", id);
+  /** `udp_workers = 4 [use_auto_scaling_profile NAME]` (also tcp_workers, timer_workers and the deprecated names). */
+  private workers(name: Token, eq: Token): void {
+    const v = this.valueToken(eq);
+    if (v.kind !== "num") return void this.badValue(v, `number expected for '${name.text}'`);
+    const stmt: Extract<Statement, { kind: "global" }> = { kind: "global", name: name.text, value: { kind: "int", value: v.value as number }, loc: this.loc(name) };
+    const use = readProfileUse(this.cursor, v);
+    const group = WORKER_GROUPS[name.text];
+    if (use && group) {
+      stmt.autoScaling = { group, profile: use.text, loc: this.loc(use) };
+      this.profileUses.push(stmt.autoScaling);
+    }
+    this.out.push(stmt);
   }
 
   private rawWord(eq: Token): { text: string; start: number; end: number } {
@@ -352,6 +370,8 @@ export class Parser {
     let end = w.end;
     let as: { host: string; port: number | undefined } | undefined;
     let tag: string | undefined;
+    let workers: number | undefined;
+    let profile: Token | undefined;
     for (;;) {
       const opt = this.lx.peek();
       if (opt.kind !== "id" || this.isPunct(this.lx.peek(1), "=")) break;
@@ -391,9 +411,11 @@ export class Parser {
             ? arg.kind === "num" || arg.kind === "id"
             : arg.kind === "id";
       if (!good) {
-        this.fail("TSIPS_ERR_CFG_SOCKET", `${wantsNumber ? "number" : "name"} expected after '${opt.text}', found ${describe(arg)}`, arg);
+        this.fail("TSIPS_ERR_CFG_SOCKET", `${wantsNumber ? "number" : "name"} expected after '${opt.text}', found ${describeToken(arg)}`, arg);
       }
       if (name === "tag") tag = String(arg.value);
+      else if (name === "use_workers") workers = arg.value as number;
+      else if (name === "use_auto_scaling_profile") profile = arg;
       end = arg.end;
     }
     if (!ok || !parsed.ok) return;
@@ -407,7 +429,15 @@ export class Parser {
     };
     if (as) socket.as = as;
     if (tag !== undefined) socket.tag = tag;
-    this.out.push({ kind: "socket", socket, keyword: kw.text === "listen" ? "listen" : "socket", loc: this.loc(kw) });
+    if (workers !== undefined) socket.workers = workers;
+    socket.declLoc = this.loc(kw);
+    const stmt: Extract<Statement, { kind: "socket" }> = { kind: "socket", socket, keyword: kw.text === "listen" ? "listen" : "socket", loc: this.loc(kw) };
+    if (profile) {
+      socket.autoScalingProfile = profile.text;
+      stmt.autoScaling = { group: "socket", socket: socket.raw, profile: profile.text, loc: this.loc(profile) };
+      this.profileUses.push(stmt.autoScaling);
+    }
+    this.out.push(stmt);
   }
 
   // ── loadmodule / modparam ─────────────────────────────────────────────
@@ -415,7 +445,7 @@ export class Parser {
   private loadmodule(kw: Token): void {
     const s = this.lx.next();
     if (s.kind !== "str") {
-      this.fail("TSIPS_ERR_CFG_SYNTAX", `string expected after loadmodule (loadmodule "name.so"), found ${describe(s)}`, s);
+      this.fail("TSIPS_ERR_CFG_SYNTAX", `string expected after loadmodule (loadmodule "name.so"), found ${describeToken(s)}`, s);
     }
     this.out.push({ kind: "loadmodule", path: s.value as string, loc: this.loc(kw) });
   }
@@ -423,10 +453,10 @@ export class Parser {
   private modparam(kw: Token): void {
     this.expectPunct("(", "after modparam");
     const mod = this.lx.next();
-    if (mod.kind !== "str") this.fail("TSIPS_ERR_CFG_SYNTAX", `string expected (the module name), found ${describe(mod)}`, mod);
+    if (mod.kind !== "str") this.fail("TSIPS_ERR_CFG_SYNTAX", `string expected (the module name), found ${describeToken(mod)}`, mod);
     this.expectPunct(",", "after the module name");
     const param = this.lx.next();
-    if (param.kind !== "str") this.fail("TSIPS_ERR_CFG_SYNTAX", `string expected (the parameter name), found ${describe(param)}`, param);
+    if (param.kind !== "str") this.fail("TSIPS_ERR_CFG_SYNTAX", `string expected (the parameter name), found ${describeToken(param)}`, param);
     this.expectPunct(",", "after the parameter name");
     const first = this.lx.next();
     let value: ModparamValue;
@@ -449,13 +479,13 @@ export class Parser {
     } else if (first.kind === "id" || first.kind === "ip") {
       this.fail("TSIPS_ERR_CFG_SYNTAX", `Invalid arguments: unquoted '${first.text}' (strings must be quoted: "${first.text}")`, first);
     } else {
-      this.fail("TSIPS_ERR_CFG_SYNTAX", `Invalid arguments: string or number expected, found ${describe(first)}`, first);
+      this.fail("TSIPS_ERR_CFG_SYNTAX", `Invalid arguments: string or number expected, found ${describeToken(first)}`, first);
     }
     const close = this.lx.next();
     if (!this.isPunct(close, ")")) {
       // A string that swallowed a newline usually means a missing closing quote above.
       const hint = value.kind === "str" && value.value.includes("\n") ? " (the string value spans lines: is a closing quote missing?)" : "";
-      this.fail("TSIPS_ERR_CFG_SYNTAX", `')' expected to close modparam(...), found ${describe(close)}${hint}`, close);
+      this.fail("TSIPS_ERR_CFG_SYNTAX", `')' expected to close modparam(...), found ${describeToken(close)}${hint}`, close);
     }
     this.out.push({
       kind: "modparam",
@@ -494,7 +524,7 @@ export class Parser {
       this.fail("TSIPS_ERR_CFG_SYNTAX", "timer_route needs [name, seconds]", parts[0] ?? kw);
     }
     const brace = this.lx.next();
-    if (!this.isPunct(brace, "{")) this.fail("TSIPS_ERR_CFG_SYNTAX", `'{' expected to open the ${type} body, found ${describe(brace)}`, brace);
+    if (!this.isPunct(brace, "{")) this.fail("TSIPS_ERR_CFG_SYNTAX", `'{' expected to open the ${type} body, found ${describeToken(brace)}`, brace);
     const body = this.lx.skipBlock(brace.start);
     if (!body) return;
     if (body.empty) {

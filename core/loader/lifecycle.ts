@@ -5,8 +5,7 @@
  * first, then its `destroy`.
  */
 import { BinCore } from "../bin/dispatch.ts";
-import type { CfgValue, SocketDef } from "../cfg/ast.ts";
-import { TsipsError } from "../errors.ts";
+import { TsipsError, type Location } from "../errors.ts";
 import { TapOwnership, tapView } from "../hook-ownership.ts";
 import type { CoreHooks } from "../hooks.ts";
 import type { TsipsLogger } from "../log.ts";
@@ -28,7 +27,7 @@ export interface RuntimeDeps {
   log: TsipsLogger;
   stats: StatsRegistry;
   mi: MiSink & MiHost;
-  info: { version: string; cfgFile: string; sockets: readonly SocketDef[]; globals: ReadonlyMap<string, CfgValue>; startedAt: number };
+  info: CoreInfo;
   /** Overrides the default init timeout (tests). */
   initTimeoutMs?: number;
 }
@@ -71,14 +70,14 @@ export class ModuleRuntime {
    * started (reverse order) and throws TSIPS_ERR_MOD_INIT / _INIT_TIMEOUT with the cause.
    */
   async start(modules: readonly LoadedModule[], order: readonly string[], params: Map<string, Record<string, unknown>>,
-    bindings: Map<string, Map<string, string>>): Promise<void> {
+    bindings: Map<string, Map<string, string>>, paramLocations?: ReadonlyMap<string, ReadonlyMap<string, Location>>): Promise<void> {
     const byName = new Map(modules.map((m) => [m.name, m]));
     for (const name of order) {
       const mod = byName.get(name)!;
       const depsObj: Record<string, unknown> = {};
       for (const [key, provider] of bindings.get(name) ?? []) depsObj[key] = this.apis.get(provider);
       const entry: Running = { mod, ctx: undefined as never, api: undefined, open: true };
-      entry.ctx = this.makeContext(mod, params.get(name) ?? {}, depsObj, () => entry.open);
+      entry.ctx = this.makeContext(mod, params.get(name) ?? {}, depsObj, () => entry.open, paramLocations?.get(name));
       const log = entry.ctx.log;
       const t0 = performance.now();
       try {
@@ -90,7 +89,8 @@ export class ModuleRuntime {
           ? err
           : new TsipsError("TSIPS_ERR_MOD_INIT", `module ${name} failed to initialise: ${(err as Error)?.message ?? String(err)}`,
             { module: name, cause: err, location: mod.loc });
-        log.error({ err: wrapped.cause ?? wrapped }, wrapped.message);
+        // The caller reports the failure (the CLI on one located line); the stack is for debugging.
+        log.debug({ err: wrapped.cause ?? wrapped }, wrapped.message);
         await this.stop("init failure");
         throw wrapped;
       }
@@ -132,7 +132,8 @@ export class ModuleRuntime {
     }
   }
 
-  private makeContext(mod: LoadedModule, params: Record<string, unknown>, deps: Record<string, unknown>, isOpen: () => boolean) {
+  private makeContext(mod: LoadedModule, params: Record<string, unknown>, deps: Record<string, unknown>, isOpen: () => boolean,
+    paramLocations?: ReadonlyMap<string, Location>) {
     const { hooks, stats, mi, info } = this.deps;
     const log = this.deps.log.child({ module: mod.name }) as TsipsLogger;
     const core: CoreInfo = { ...info };
@@ -156,6 +157,13 @@ export class ModuleRuntime {
         this.listeners.push(desc);
       },
       isRunning: isOpen,
+      cfgLocation: (...names) => {
+        for (const n of names) {
+          const loc = paramLocations?.get(n);
+          if (loc) return loc;
+        }
+        return mod.loc;
+      },
     };
     return ctx;
   }

@@ -5,7 +5,7 @@
  */
 import { dirname } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { CfgFile, SocketDef, CfgValue, Statement } from "../cfg/ast.ts";
+import type { AutoScalingProfile, AutoScalingSettings, AutoScalingUse, CfgFile, SocketDef, CfgValue, Statement } from "../cfg/ast.ts";
 import { TsipsError } from "../errors.ts";
 import type { TsipsModule } from "../module.ts";
 import { byNameHint } from "./by-name.ts";
@@ -22,9 +22,12 @@ export interface LoadPlan {
   /** Init order (module names). */
   order: string[];
   params: Map<string, Record<string, unknown>>;
+  /** Per module, the modparam statement that last set each parameter (operational errors point there). */
+  paramLocations: Map<string, Map<string, import("../errors.ts").Location>>;
   bindings: Map<string, Map<string, string>>;
   sockets: SocketDef[];
   globals: Map<string, CfgValue>;
+  autoScaling: AutoScalingSettings;
   errors: TsipsError[];
   warnings: { message: string; module?: string; loc?: import("../errors.ts").Location }[];
 }
@@ -43,6 +46,8 @@ export async function planLoad(cfg: CfgFile, opts: LoadOptions = {}): Promise<Lo
   const warnings: LoadPlan["warnings"] = [];
   const sockets: SocketDef[] = [];
   const globals = new Map<string, CfgValue>();
+  const profiles: AutoScalingProfile[] = [];
+  const uses: AutoScalingUse[] = [];
   const mpaths: string[] = [];
   const cfgDir = dirname(cfg.mainFile);
   type LoadStmt = Extract<Statement, { kind: "loadmodule" }>;
@@ -54,9 +59,14 @@ export async function planLoad(cfg: CfgFile, opts: LoadOptions = {}): Promise<Lo
     switch (stmt.kind) {
       case "socket":
         sockets.push(stmt.socket);
+        if (stmt.autoScaling) uses.push(stmt.autoScaling);
         break;
       case "global":
         globals.set(stmt.name, stmt.value);
+        if (stmt.autoScaling) uses.push(stmt.autoScaling);
+        break;
+      case "autoScalingProfile":
+        profiles.push(stmt.profile);
         break;
       case "mpath":
         mpaths.push(stmt.path);
@@ -128,7 +138,8 @@ export async function planLoad(cfg: CfgFile, opts: LoadOptions = {}): Promise<Lo
   warnings.push(...d.warnings);
 
   errors.sort((a, b) => locKey(a) - locKey(b));
-  return { cfg, modules, order: d.order, params: p.values, bindings: d.bindings, sockets, globals, errors, warnings };
+  return { cfg, modules, order: d.order, params: p.values, paramLocations: p.locations, bindings: d.bindings, sockets, globals,
+    autoScaling: { profiles, uses }, errors, warnings };
 
   function locKey(e: TsipsError): number {
     if (!e.location) return Number.MAX_SAFE_INTEGER;

@@ -23,6 +23,8 @@ export interface LoadedModule {
 export interface ParamOutcome {
   /** Typed values per module (defaults filled in). */
   values: Map<string, Record<string, unknown>>;
+  /** Per module, where each parameter was last set (the modparam statement). */
+  locations: Map<string, Map<string, import("../errors.ts").Location>>;
   errors: TsipsError[];
   warnings: { message: string; loc: import("../errors.ts").Location; module: string }[];
 }
@@ -41,11 +43,13 @@ export function applyModparams(
   modparams: readonly { stmt: ModparamStmt; order: number }[],
 ): ParamOutcome {
   const values = new Map<string, Record<string, unknown>>();
+  const locations = new Map<string, Map<string, import("../errors.ts").Location>>();
   const setOnce = new Map<string, Set<string>>();
   for (const m of modules) {
     const v: Record<string, unknown> = {};
     for (const [k, spec] of Object.entries(m.def.params ?? {})) v[k] = spec.repeatable ? [] : spec.default;
     values.set(m.name, v);
+    locations.set(m.name, new Map());
     setOnce.set(m.name, new Set());
   }
   const errors: TsipsError[] = [];
@@ -91,6 +95,7 @@ export function applyModparams(
         break;
       }
       const vals = values.get(m.name)!;
+      locations.get(m.name)!.set(stmt.param, stmt.loc);
       if (spec.repeatable) (vals[stmt.param] as unknown[]).push(res.value);
       else {
         const seen = setOnce.get(m.name)!;
@@ -106,5 +111,5 @@ export function applyModparams(
       }
     }
   }
-  return { values, errors, warnings };
+  return { values, locations, errors, warnings };
 }

@@ -91,7 +91,7 @@ export async function createTestHost(o: TestHostOptions): Promise<TestHost> {
   const runtime = new ModuleRuntime({
     hooks, log, stats,
     mi: { ...miHost, register: (m, n, d, a) => registry.register(m, n, d, a), unregisterModule: (m) => registry.unregisterModule(m) },
-    info: { version: "test", cfgFile: "<test-host>", sockets, globals, startedAt: Date.now() },
+    info: { version: "test", cfgFile: "<test-host>", sockets, globals, autoScaling: { profiles: [], uses: [] }, startedAt: Date.now() },
     ...(o.initTimeoutMs !== undefined ? { initTimeoutMs: o.initTimeoutMs } : {}),
   });
   await runtime.start(modules, deps.order, values, deps.bindings);

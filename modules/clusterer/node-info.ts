@@ -93,11 +93,21 @@ export function parseNodeInfo(s: string, cols: NodeInfoColumns = DEFAULT_COLUMNS
   const sip = value(cols.sip_addr);
   if (sip !== undefined) out.sipAddr = sip;
   const flags = value(cols.flags);
-  if (flags !== undefined) out.flags = flags;
+  if (flags !== undefined) {
+    // OpenSIPS reads only a leading "seed" and silently ignores anything else, so a typo
+    // (flags=seeed) quietly drops the seed role: reject what it would not understand.
+    if (!NODE_FLAGS.includes(flags)) {
+      throw new Error(`unknown flag "${flags}" in property "${cols.flags}" of node info "${s}" (accepted: ${NODE_FLAGS.join(", ")})`);
+    }
+    out.flags = flags;
+  }
   const desc = value(cols.description);
   if (desc !== undefined) out.description = desc;
   return out;
 }
+
+/** The values `flags=` accepts (OpenSIPS 3.6 knows one node flag). */
+export const NODE_FLAGS: readonly string[] = ["seed"];
 
 /** `flags`: seed when the value begins with `seed` (4-byte compare). */
 export function isSeedFlag(flags: string | undefined): boolean {

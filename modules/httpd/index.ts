@@ -55,6 +55,7 @@ export default defineModule({
       timeoutMs: p.conn_timeout * 1000,
       ...(p.tls_cert_file && p.tls_key_file ? { tls: { certFile: p.tls_cert_file, keyFile: p.tls_key_file } } : {}),
       log: ctx.log,
+      locate: (...params) => ctx.cfgLocation(...params),
     });
     await server.listen();
     const a = server.address();

@@ -3,12 +3,11 @@
  * URL root, a request body limit, and timeouts so that idle or slow clients are closed
  * (OpenSIPS's httpd is libmicrohttpd; `conn_timeout` is its inactivity timeout).
  */
-import { readFileSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
-import { TsipsError, type TsipsLogger } from "tsips";
+import { TsipsError, listenError, readConfiguredFile, type Location, type TsipsLogger } from "tsips";
 import type { HttpdApi, HttpdHandler } from "./api.ts";
 
 export interface HttpdOptions {
@@ -21,6 +20,8 @@ export interface HttpdOptions {
   timeoutMs: number;
   tls?: { certFile: string; keyFile: string };
   log: TsipsLogger;
+  /** Where the config asked for what failed (a modparam, else the loadmodule line): ip/port, tls_cert_file, tls_key_file. */
+  locate?: (...params: string[]) => Location;
 }
 
 /** Coalesce streamed fragments into writes of about this size. */
@@ -57,9 +58,7 @@ export class HttpdServer implements HttpdApi {
       noDelay: true,
     };
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => this.dispatch(req, res);
-    this.server = opts.tls
-      ? createHttpsServer({ ...serverOpts, cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) }, onRequest)
-      : createHttpServer(serverOpts, onRequest);
+    this.server = opts.tls ? this.httpsServer(opts.tls, serverOpts, onRequest) : createHttpServer(serverOpts, onRequest);
     this.server.keepAliveTimeout = opts.timeoutMs;
     // Socket inactivity (also covers a client that stops reading a streamed reply).
     this.server.timeout = opts.timeoutMs;
@@ -76,7 +75,23 @@ export class HttpdServer implements HttpdApi {
     });
   }
 
-  /** Binds; rejects with TSIPS_ERR_LISTEN (port in use, bad address). */
+  /** An unreadable or unusable certificate/key is TSIPS_ERR_FILE at its modparam. */
+  private httpsServer(tls: { certFile: string; keyFile: string }, serverOpts: object,
+    onRequest: (req: IncomingMessage, res: ServerResponse) => void): Server {
+    const at = (param: string): { module: string; location?: Location } =>
+      ({ module: "httpd", ...(this.opts.locate ? { location: this.opts.locate(param) } : {}) });
+    const cert = readConfiguredFile(tls.certFile, "tls_cert_file", at("tls_cert_file"));
+    const key = readConfiguredFile(tls.keyFile, "tls_key_file", at("tls_key_file"));
+    try {
+      return createHttpsServer({ ...serverOpts, cert, key }, onRequest);
+    } catch (err) {
+      throw new TsipsError("TSIPS_ERR_FILE",
+        `tls_cert_file "${tls.certFile}" and tls_key_file "${tls.keyFile}" are not a usable PEM certificate and key: ${(err as Error).message}`,
+        { ...at("tls_cert_file"), cause: err });
+    }
+  }
+
+  /** Binds; rejects with TSIPS_ERR_LISTEN (port in use, bad address) located at the ip/port modparam. */
   async listen(): Promise<void> {
     const any = this.opts.ip === "*" || this.opts.ip === "";
     try {
@@ -84,8 +99,10 @@ export class HttpdServer implements HttpdApi {
     } catch (err) {
       if (any && (err as NodeJS.ErrnoException).code === "EAFNOSUPPORT") await this.bind("0.0.0.0");
       else {
-        throw new TsipsError("TSIPS_ERR_LISTEN", `httpd: cannot listen on ${this.opts.ip}:${this.opts.port}: ${(err as Error).message}`,
-          { module: "httpd", cause: err });
+        // An address this host does not have is the ip's fault; anything else (in use, privileged) the port's.
+        const blame = (err as NodeJS.ErrnoException).code === "EADDRNOTAVAIL" ? ["ip", "port"] : ["port", "ip"];
+        throw listenError(`http:${this.opts.ip}:${this.opts.port}`, err,
+          { module: "httpd", ...(this.opts.locate ? { location: this.opts.locate(...blame) } : {}) });
       }
     }
     const a = this.server.address() as AddressInfo;

@@ -4,14 +4,37 @@
  * that the client created.
  */
 import { execFileSync } from "node:child_process";
-import { constants, chmodSync, chownSync, existsSync, openSync, statSync, unlinkSync } from "node:fs";
+import { accessSync, constants, chmodSync, chownSync, existsSync, openSync, statSync, unlinkSync } from "node:fs";
+import { dirname } from "node:path";
 import { open } from "node:fs/promises";
 import { Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { defineModule, int, str } from "tsips";
+import { TsipsError, defineModule, int, isTsipsError, listenError, str } from "tsips";
 import { takeRequests } from "./framing.ts";
 
 const REPLY_OPEN_TRIES = 40; // × 25 ms: the client opens its reply FIFO right after writing
+
+/**
+ * Creates the FIFO (replacing a stale one) and opens it. O_RDWR keeps the pipe open between
+ * writers; a net.Socket then reads it without parking a threadpool thread. Errors keep their
+ * errno (EACCES, ENOENT) so the caller can say what the system refused.
+ */
+function createFifo(path: string, mode: number, user: string, group: string): number {
+  accessSync(dirname(path), constants.W_OK);
+  if (existsSync(path)) unlinkSync(path);
+  // Node has no mkfifo(3); the coreutils tool does the same call.
+  try {
+    execFileSync("mkfifo", ["-m", mode.toString(8), path], { stdio: ["ignore", "ignore", "pipe"] });
+  } catch (err) {
+    const why = String((err as { stderr?: Buffer }).stderr ?? "").trim().replace(/^mkfifo: /, "");
+    throw new Error(why || (err as Error).message);
+  }
+  chmodSync(path, mode);
+  const uid = user ? Number(user) : -1;
+  const gid = group ? Number(group) : -1;
+  if (!Number.isNaN(uid) && !Number.isNaN(gid) && (uid >= 0 || gid >= 0)) chownSync(path, uid, gid);
+  return openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
+}
 
 export default defineModule({
   name: "mi_fifo",
@@ -36,16 +59,15 @@ export default defineModule({
     const { fifo_name: path, reply_dir } = ctx.params;
     const mode = ctx.params.fifo_mode === 0 ? 0o600 : ctx.params.fifo_mode;
     if (ctx.params.fifo_mode === 0) ctx.log.warn("fifo_mode 0 forced to 0600");
-    if (!existsSync(reply_dir) || !statSync(reply_dir).isDirectory()) throw new Error(`reply_dir ${reply_dir} is not an existing folder`);
-    if (existsSync(path)) unlinkSync(path);
-    // Node has no mkfifo(3); the coreutils tool does the same call.
-    execFileSync("mkfifo", ["-m", mode.toString(8), path]);
-    chmodSync(path, mode);
-    const uid = ctx.params.fifo_user ? Number(ctx.params.fifo_user) : -1;
-    const gid = ctx.params.fifo_group ? Number(ctx.params.fifo_group) : -1;
-    if (!Number.isNaN(uid) && !Number.isNaN(gid) && (uid >= 0 || gid >= 0)) chownSync(path, uid, gid);
-    // O_RDWR keeps the pipe open between writers; a net.Socket reads it without parking a threadpool thread.
-    const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
+    if (!existsSync(reply_dir) || !statSync(reply_dir).isDirectory()) {
+      throw new TsipsError("TSIPS_ERR_FILE", `reply_dir "${reply_dir}" is not an existing folder`, { module: "mi_fifo", location: ctx.cfgLocation("reply_dir") });
+    }
+    let fd: number;
+    try {
+      fd = createFifo(path, mode, ctx.params.fifo_user, ctx.params.fifo_group);
+    } catch (err) {
+      throw isTsipsError(err) ? err : listenError(`fifo:${path}`, err, { module: "mi_fifo", location: ctx.cfgLocation("fifo_name") });
+    }
     const sock = new Socket({ fd, readable: true, writable: false });
     let buf = "";
     const replyTo = async (name: string, text: string): Promise<void> => {

@@ -89,7 +89,7 @@ export default defineModule({
     const sockets = ctx.core.sockets.filter((sk) => sk.proto === "bin");
     try {
       for (const sk of sockets) {
-        const info = await transport.listen({ host: sk.host, port: sk.port ?? p.bin_port, raw: sk.raw });
+        const info = await transport.listen({ host: sk.host, port: sk.port ?? p.bin_port, raw: sk.raw, loc: sk.declLoc ?? sk.loc });
         ctx.log.info({ listener: info.url }, `listening on ${info.url}`);
         ctx.listening(info.url);
       }

@@ -12,7 +12,7 @@
  * connection on `process.nextTick`, so a burst of small packets costs one syscall.
  */
 import { createServer, connect as netConnect, type Server, type Socket } from "node:net";
-import { type BinPeerEvent, type BinSendStatus, type BinSource, type TsipsLogger, type Stat, TsipsError, isTsipsError, BinFramer, BinFramingError, BIN_MAX_PACKET_SIZE, BIN_MIN_PACKET_SIZE } from "tsips";
+import { type BinPeerEvent, type BinSendStatus, type BinSource, type Location, type TsipsLogger, type Stat, TsipsError, isTsipsError, listenError, BinFramer, BinFramingError, BIN_MAX_PACKET_SIZE, BIN_MIN_PACKET_SIZE } from "tsips";
 import type { BinConnectionInfo, BinListenerInfo } from "./api.ts";
 import { family, hostPort, isWildcard, normHost } from "./addr.ts";
 
@@ -60,6 +60,8 @@ export interface ListenSpec {
   port: number;
   /** For error messages: the socket= line. */
   raw: string;
+  /** The socket= statement, where a listener that cannot open is reported. */
+  loc?: Location;
 }
 
 const SLAB = 64 * 1024;
@@ -426,7 +428,7 @@ export class BinTransport {
         resolve();
       });
     }).catch((err: NodeJS.ErrnoException) => {
-      throw new TsipsError("TSIPS_ERR_LISTEN", `cannot listen on bin:${hostPort(spec.host, spec.port)} (${spec.raw}): ${err.code ?? err.message}`, { cause: err });
+      throw listenError(`bin:${hostPort(spec.host, spec.port)}`, err, { module: "proto_bin", ...(spec.loc ? { location: spec.loc } : {}) });
     });
     server.on("error", (err) => this.log.error({ err }, "BIN listener error"));
     const addr = server.address();

@@ -67,7 +67,7 @@ export function createMiTestNode(opts: { startedAt?: number; log?: TsipsLogger }
   const runtime = new ModuleRuntime({
     hooks, log, stats,
     mi: { ...mi, register: (m, n, d, a) => registry.register(m, n, d, a), unregisterModule: (m) => registry.unregisterModule(m) },
-    info: { version: "0.1.0", cfgFile: "test.cfg", sockets: [], globals: new Map(), startedAt: core.startedAt },
+    info: { version: "0.1.0", cfgFile: "test.cfg", sockets: [], globals: new Map(), autoScaling: { profiles: [], uses: [] }, startedAt: core.startedAt },
   });
   let order = 0;
 

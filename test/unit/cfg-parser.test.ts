@@ -51,7 +51,7 @@ describe("statements", () => {
           loc: { file: F, line: 3, col: 1, endCol: 7 },
           socket: {
             proto: "bin", host: "127.0.0.1", port: 5601, tag: "cl", raw: "bin:127.0.0.1:5601 tag cl",
-            loc: { file: F, line: 3, col: 10, endCol: 28 },
+            loc: { file: F, line: 3, col: 10, endCol: 28 }, declLoc: { file: F, line: 3, col: 1, endCol: 7 },
           },
         },
         { kind: "loadmodule", path: "proto_bin.so", loc: { file: F, line: 4, col: 1, endCol: 11 } },

@@ -17,8 +17,15 @@ describe("node-info parsing", () => {
     const n = parseNeighborNodeInfo("cluster_id=1,node_id=2,url=bin:127.0.0.1:5602");
     expect(n).toMatchObject({ clusterId: 1, nodeId: 2, noPingRetries: 3, priority: 3, seed: false, sipAddr: "" });
     expect(n.url).toEqual({ proto: "bin", host: "127.0.0.1", port: 5602, text: "bin:127.0.0.1:5602" });
-    expect(parseNeighborNodeInfo("cluster_id=1,node_id=2,url=bin:127.0.0.1:5602,flags=seedling").seed).toBe(true);
-    expect(parseNeighborNodeInfo("cluster_id=1,node_id=2,url=bin:127.0.0.1:5602,flags=see").seed).toBe(false);
+    expect(parseNeighborNodeInfo("cluster_id=1,node_id=2,url=bin:127.0.0.1:5602,flags=seed").seed).toBe(true);
+  });
+
+  it("rejects a flags= word it does not know, naming the accepted values (OpenSIPS drops the seed role silently)", () => {
+    for (const typo of ["seeed", "see", "seedling", "SEED", "seed|backup"]) {
+      expect(() => parseNodeInfo(`cluster_id=1,node_id=2,url=bin:127.0.0.1:5602,flags=${typo}`))
+        .toThrow(`unknown flag "${typo}" in property "flags" of node info "cluster_id=1,node_id=2,url=bin:127.0.0.1:5602,flags=${typo}" (accepted: seed)`);
+    }
+    expect(() => parseMyNodeInfo("cluster_id=1,url=bin:127.0.0.1:5601,flags=seeed", 1)).toThrow(/unknown flag "seeed".*accepted: seed/);
   });
 
   it("rejects empty values, non-numeric ints and missing required properties", () => {

@@ -41,7 +41,7 @@ const noMi: MiSink & MiHost = {
 function runtime(hooks = createHooks()) {
   return new ModuleRuntime({
     hooks, log: silentLogger(), stats: new StatsRegistry(), mi: noMi,
-    info: { version: "test", cfgFile: "x.cfg", sockets: [], globals: new Map(), startedAt: Date.now() },
+    info: { version: "test", cfgFile: "x.cfg", sockets: [], globals: new Map(), autoScaling: { profiles: [], uses: [] }, startedAt: Date.now() },
   });
 }
 
