@@ -56,7 +56,16 @@ export interface EngineConfig {
    * §7.4 does for DOWN (faster (re)joins). Default true; false = exactly OpenSIPS.
    */
   eagerProbe?: boolean;
+  /**
+   * tsips (`down_on_refused`): a connect to a node refused or reset (nothing listens at its
+   * URL: its process is gone) sets the link Down at once instead of counting ping retries.
+   * Default true; false = the retries run as OpenSIPS's state machine says.
+   */
+  downOnRefused?: boolean;
 }
+
+/** Socket errors that prove nothing listens at the node's URL any more. */
+const GONE_ERRNOS: ReadonlySet<string> = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE"]);
 
 /** Node-state change as the engine reports it (events, logs). */
 export interface NodeStateChange {
@@ -77,6 +86,7 @@ export class Engine {
   readonly receiver: Receiver;
   readonly autoTakeover: boolean;
   readonly eagerProbe: boolean;
+  readonly downOnRefused: boolean;
   /** The core is running (seed fallback only then). */
   running = false;
   private depth = 0;
@@ -93,6 +103,7 @@ export class Engine {
     this.fsmTimers = { pingInterval: cfg.timers.pingInterval, pingTimeout: cfg.timers.pingTimeout, nodeTimeout: cfg.timers.nodeTimeout };
     this.autoTakeover = cfg.autoTakeover;
     this.eagerProbe = cfg.eagerProbe ?? true;
+    this.downOnRefused = cfg.downOnRefused ?? true;
     let myId: number | undefined = cfg.myNodeId >= 1 ? cfg.myNodeId : undefined;
     const mine: ScriptNode[] = [];
     for (const s of cfg.myNodeInfo) {
@@ -189,6 +200,7 @@ export class Engine {
     if (out.from !== out.to) {
       this.log.debug({ cluster: c.clusterId, node: n.nodeId, row: out.row }, `link with node ${n.nodeId}: ${LINK_STATE_NAMES[out.from]} -> ${LINK_STATE_NAMES[out.to]} (row ${out.row})`);
       if (out.from === LS.UP) this.linkLeftUp(c, n, true);
+      if (out.to === LS.DOWN) this.linkIsDown(c, n, `no pong after ${n.noPingRetries} retries`);
       this.markDirty(c);
     }
   }
@@ -223,6 +235,11 @@ export class Engine {
   /** (Re)start probing a node (`LS_RESTART_PINGING`). */
   restartPinging(c: ClusterRec, n: NodeRec): void {
     this.setLink(c, n, LS.RESTART_PINGING, true);
+  }
+
+  /** The link reached DOWN (`clusterer_list` shows "Down"): one log line, `event: "link-down"`. */
+  linkIsDown(c: ClusterRec, n: NodeRec, why: string): void {
+    this.log.info({ cluster: c.clusterId, node: n.nodeId, event: "link-down", reason: why }, `link with node ${n.nodeId} is Down: ${why}`);
   }
 
   private linkLeftUp(c: ClusterRec, n: NodeRec, advertise: boolean): void {
@@ -455,11 +472,14 @@ export class Engine {
         const match = ev.outbound ? sameHost && n.url.port === ev.port : false;
         if (!match) continue;
         this.stat("peer_events");
-        if (ev.kind === "connect-failed") {
+        if (ev.kind === "connect-failed" && this.downOnRefused && ev.errno !== undefined && GONE_ERRNOS.has(ev.errno)) {
+          this.peerGone(c, n, ev.errno);
+        } else if (ev.kind === "connect-failed") {
           const from = pingFailedLate(n);
           if (from !== undefined) {
             this.log.info({ cluster: c.clusterId, node: n.nodeId, reason: ev.reason }, `ping to node ${n.nodeId} failed: connect refused`);
             if (from === LS.UP) this.linkLeftUp(c, n, true);
+            if (n.linkState === LS.DOWN) this.linkIsDown(c, n, `ping failed (${ev.reason ?? "connect failed"})`);
             this.markDirty(c);
           } else if (n.linkState === LS.UP) {
             // something else we sent was lost with the connection
@@ -470,6 +490,25 @@ export class Engine {
         }
       }
     }
+  }
+
+  /**
+   * A connect to the node was refused or reset: nothing listens at its URL, so no ping can
+   * be answered — the link goes Down now (with the link-down actions if it was Up) rather
+   * than after `no_ping_retries` × `ping_timeout`. A restarted node is found again by its
+   * own PING (§7.4) or by the Down re-probe.
+   */
+  private peerGone(c: ClusterRec, n: NodeRec, errno: string): void {
+    const from = n.linkState;
+    n.pendingPing = undefined;
+    n.lastPingOk = false;
+    if (from === LS.DOWN) return;
+    n.linkState = LS.DOWN;
+    n.retryCounter = 0;
+    this.stat("fast_downs");
+    if (from === LS.UP) this.linkLeftUp(c, n, true);
+    this.linkIsDown(c, n, `connect refused (${errno}): nothing listens at ${n.url.text}`);
+    this.markDirty(c);
   }
 
   /** Immediate probing ping on an Up link (kept Up until the ping is known to have failed). */
@@ -492,6 +531,7 @@ export class Engine {
       n.linkState = fail.state;
       n.retryCounter = fail.counter;
       this.linkLeftUp(c, n, true);
+      if (n.linkState === LS.DOWN) this.linkIsDown(c, n, "probe could not be sent");
     }
   }
 

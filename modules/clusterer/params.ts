@@ -59,6 +59,10 @@ export const clustererParams = {
     default: 0, min: 0, max: 1,
     doc: "tsips: when the node holding a tag active goes down, the lowest-id Up node that knows the tag activates it (0: off, as OpenSIPS)",
   }),
+  down_on_refused: int({
+    default: 1, min: 0, max: 1,
+    doc: "tsips: a connect to a node refused or reset (its process is gone) sets the link Down at once; silent loss keeps the retries (0: count retries, as OpenSIPS)",
+  }),
 } as const;
 
 export type ClustererParamSpecs = typeof clustererParams;
