@@ -472,8 +472,11 @@ export class Engine {
         const match = ev.outbound ? sameHost && n.url.port === ev.port : false;
         if (!match) continue;
         this.stat("peer_events");
-        if (ev.kind === "connect-failed" && this.downOnRefused && ev.errno !== undefined && GONE_ERRNOS.has(ev.errno)) {
-          this.peerGone(c, n, ev.errno);
+        const gone = this.downOnRefused && ev.errno !== undefined && GONE_ERRNOS.has(ev.errno);
+        // A reset of the connection that carries a ping in flight fails that ping: a dying
+        // process's listener may still accept the probe's connect, then resets it.
+        if (gone && (ev.kind === "connect-failed" || n.pendingPing !== undefined)) {
+          this.peerGone(c, n, ev.errno!);
         } else if (ev.kind === "connect-failed") {
           const from = pingFailedLate(n);
           if (from !== undefined) {
@@ -493,7 +496,8 @@ export class Engine {
   }
 
   /**
-   * A connect to the node was refused or reset: nothing listens at its URL, so no ping can
+   * A connect to the node was refused or reset, or the connection carrying a ping in flight
+   * was reset: nothing listens at its URL, so no ping can
    * be answered — the link goes Down now (with the link-down actions if it was Up) rather
    * than after `no_ping_retries` × `ping_timeout`. A restarted node is found again by its
    * own PING (§7.4) or by the Down re-probe.

@@ -69,6 +69,18 @@ describe("clusterer in-process", () => {
     expect(a!.stat("fast_downs")).toBe(0);
   });
 
+  it("a reset of the connection carrying the probe sets Down (a dying listener accepted it)", () => {
+    const net = new FakeNet();
+    const [a] = mesh(net, [1, 2]);
+    net.advance(2000);
+    a!.peerEvent({ kind: "down", host: "127.0.0.1", port: 5602, outbound: true, reason: "closed by peer" });
+    expect(a!.stat("fast_probes")).toBe(1);
+    expect(a!.node(2).linkState).toBe(LS.UP);
+    a!.peerEvent({ kind: "down", host: "127.0.0.1", port: 5602, outbound: true, reason: "ECONNRESET: read ECONNRESET", errno: "ECONNRESET" });
+    expect(a!.node(2).linkState).toBe(LS.DOWN);
+    expect(a!.stat("fast_downs")).toBe(1);
+  });
+
   it("a connection reset alone does not set Down: the reconnect decides", () => {
     const net = new FakeNet();
     const [a] = mesh(net, [1, 2]);
