@@ -21,6 +21,7 @@ import { LS, LINK_STATE_NAMES, ClusterRec, NodeRec, addHead, removeFrom, type Li
 import { SyncManager } from "./sync.ts";
 import { nextHop, updateReachability } from "./topology.ts";
 import { Receiver } from "./receive.ts";
+import { Healer } from "./heal.ts";
 
 /** Everything the engine needs from the outside world. */
 export interface ClustererEnv {
@@ -62,6 +63,14 @@ export interface EngineConfig {
    * Default true; false = the retries run as OpenSIPS's state machine says.
    */
   downOnRefused?: boolean;
+  /** tsips (`ping_on_silence`): rows 2 and 5 judge liveness from what is received. Default true. */
+  recvLiveness?: boolean;
+  /** tsips (`reprobe_down`): a Down node is re-probed every ping_interval, with backoff. Default true. */
+  reprobeDown?: boolean;
+  /** tsips (`heal_sync`): merge syncs when a link returns to Up after a failure. Default true. */
+  healSync?: boolean;
+  /** tsips (`cap_announce_interval`, ms): periodic re-announce of local capability states; 0 = off. */
+  capAnnounceInterval?: number;
 }
 
 /** Socket errors that prove nothing listens at the node's URL any more. */
@@ -84,6 +93,8 @@ export class Engine {
   readonly shtags: ShtagStore;
   readonly sync: SyncManager;
   readonly receiver: Receiver;
+  readonly healer: Healer;
+  private readonly capAnnounceInterval: number;
   readonly autoTakeover: boolean;
   readonly eagerProbe: boolean;
   readonly downOnRefused: boolean;
@@ -100,7 +111,11 @@ export class Engine {
     this.env = env;
     this.log = env.log;
     this.timers = cfg.timers;
-    this.fsmTimers = { pingInterval: cfg.timers.pingInterval, pingTimeout: cfg.timers.pingTimeout, nodeTimeout: cfg.timers.nodeTimeout };
+    this.fsmTimers = {
+      pingInterval: cfg.timers.pingInterval, pingTimeout: cfg.timers.pingTimeout, nodeTimeout: cfg.timers.nodeTimeout,
+      recvLiveness: cfg.recvLiveness ?? true, reprobeDown: cfg.reprobeDown ?? true,
+    };
+    this.capAnnounceInterval = cfg.capAnnounceInterval ?? 30_000;
     this.autoTakeover = cfg.autoTakeover;
     this.eagerProbe = cfg.eagerProbe ?? true;
     this.downOnRefused = cfg.downOnRefused ?? true;
@@ -139,6 +154,7 @@ export class Engine {
     this.shtags = new ShtagStore(this, cfg.sharingTags);
     this.sync = new SyncManager(this);
     this.receiver = new Receiver(this);
+    this.healer = new Healer(this, cfg.healSync ?? true);
   }
 
   // ── lifecycle ────────────────────────────────────────────────────────
@@ -150,6 +166,7 @@ export class Engine {
     const period = heartbeatPeriod(this.timers);
     this.stops.push(this.env.every(period, () => this.batch(() => this.heartbeat())));
     this.stops.push(this.env.every(500, () => this.batch(() => this.sync.checkTimer())));
+    if (this.capAnnounceInterval > 0) this.stops.push(this.env.every(this.capAnnounceInterval, () => this.batch(() => this.healer.announceCaps())));
   }
 
   stop(): void {
@@ -246,6 +263,7 @@ export class Engine {
     if (removeFrom(c.self.neighbours, n.nodeId)) c.topVersion++;
     this.log.info({ cluster: c.clusterId, node: n.nodeId }, `link with node ${n.nodeId} is no longer Up`);
     if (advertise) this.sendLsUpdate(c, n.nodeId, LS.DOWN);
+    this.healer.onLinkLeftUp(c, n);
     this.markDirty(c);
   }
 
@@ -260,6 +278,7 @@ export class Engine {
     this.sendLsUpdate(c, n.nodeId, LS.UP);
     if (n.linkState === LS.UP) this.sendFullTopUpdate(c, n, pongList);
     if (n.linkState === LS.UP) this.sendFullCapUpdate(c, n, 1);
+    if (n.linkState === LS.UP) this.healer.onLinkUp(c, n);
     this.markDirty(c);
   }
 
@@ -423,6 +442,9 @@ export class Engine {
     this.capEvents(c, { kind: "node-up", nodeId: n.nodeId });
     this.env.raiseEvent("E_CLUSTERER_NODE_STATE_CHANGED", { cluster_id: c.clusterId, node_id: n.nodeId, new_state: 1 });
     this.shtags.flush(c, n);
+    this.shtags.onNodeBack(c, n);
+    n.upAt = this.env.now();
+    n.wasReachable = true;
     for (const l of this.nodeListeners) l({ clusterId: c.clusterId, nodeId: n.nodeId, up: true });
   }
 

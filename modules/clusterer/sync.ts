@@ -66,6 +66,7 @@ export class SyncManager {
     const cap: LocalCap = {
       reg, name: reg.capability, syncCond: reg.syncCond ?? "any", ok: !startup, enabled: true,
       syncPending: false, syncStartup: false, syncInProgress: false, syncReqTime: 0, buffered: [], sync: freshProgress(),
+      everOk: !startup, mergeSync: false,
     };
     c.caps.unshift(cap);
     this.e.ensureCapCallback(reg.capability);
@@ -92,6 +93,7 @@ export class SyncManager {
     cap.sync = freshProgress();
     cap.sync.syncsDone = done;
     cap.sync.requestedAt = e.env.now();
+    cap.mergeSync = false;
     if (cap.ok) {
       cap.ok = false;
       e.sendSingleCapUpdate(c, cap, 0);
@@ -103,6 +105,22 @@ export class SyncManager {
     if (c.self.seed) cap.syncReqTime = e.env.now();
     e.log.info({ cluster: c.clusterId, capability: name }, `sync of ${name} queued: no donor available yet`);
     return 0;
+  }
+
+  /**
+   * tsips heal sync: a plain SYNC_REQ to `donor` while the capability stays OK (nothing is
+   * buffered, no "not synced" notice); the data is merged and `sync-done` says `merge`.
+   */
+  requestMerge(c: ClusterRec, cap: LocalCap, donor: NodeRec): void {
+    const done = cap.sync.syncsDone;
+    cap.sync = freshProgress();
+    cap.sync.syncsDone = done;
+    cap.sync.requestedAt = this.e.env.now();
+    cap.mergeSync = true;
+    this.e.stat("heal_syncs");
+    this.e.log.notice({ cluster: c.clusterId, capability: cap.name, donor: donor.nodeId, event: "heal-sync" },
+      `link with node ${donor.nodeId} is back: merging its ${cap.name} data`);
+    if (this.sendRequest(c, cap, donor) !== CLUSTERER_SEND_SUCCESS) cap.mergeSync = false;
   }
 
   /** `get_sync_source`: the first reachable node, matching the condition, with the capability OK. */
@@ -384,8 +402,11 @@ export class SyncManager {
     const e = this.e;
     this.endInProgress(cap);
     cap.ok = true;
+    cap.everOk = true;
     cap.syncPending = false;
     cap.syncStartup = false;
+    const merge = cap.mergeSync;
+    cap.mergeSync = false;
     const p = cap.sync;
     const now = e.env.now();
     p.finishedAt = now;
@@ -398,7 +419,7 @@ export class SyncManager {
     e.log.notice({ cluster: c.clusterId, capability: cap.name, node: src, chunks: p.chunks, packets: p.packets, bytes: p.bytes, ms: Math.round(ms),
       rate: ms > 0 ? Math.round((p.chunks * 1000) / ms) : p.chunks, event: "synced" },
     `sync of ${cap.name} from node ${src} complete: ${p.chunks} chunks in ${p.packets} packets, ${Math.round(ms)} ms`);
-    e.callEvent(cap, { kind: "sync-done", nodeId: src, chunks: p.chunks });
+    e.callEvent(cap, merge ? { kind: "sync-done", nodeId: src, chunks: p.chunks, merge } : { kind: "sync-done", nodeId: src, chunks: p.chunks });
     e.sendSingleCapUpdate(c, cap, 1);
   }
 
@@ -425,10 +446,13 @@ export class SyncManager {
     const now = e.env.now();
     for (const c of e.clusters.values()) {
       for (const cap of c.caps) {
-        if (e.running && c.self.seed && cap.syncPending && now - cap.syncReqTime >= e.timers.seedFallbackInterval) {
+        // tsips: only the startup sync falls back; a seed asked to sync later with no donor
+        // reachable stays "not synced" (it would claim data it does not have)
+        if (e.running && c.self.seed && cap.syncPending && !cap.everOk && now - cap.syncReqTime >= e.timers.seedFallbackInterval) {
           cap.syncPending = false;
           cap.syncStartup = false;
           cap.ok = true;
+          cap.everOk = true;
           e.log.notice({ cluster: c.clusterId, capability: cap.name }, `no donor for ${cap.name}: seed node considers itself synced`);
           e.stat("seed_fallbacks");
           e.sendSingleCapUpdate(c, cap, 1);

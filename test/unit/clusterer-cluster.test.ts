@@ -114,7 +114,9 @@ describe("clusterer in-process", () => {
     });
     const cutAt = net.now;
     net.advance(20000);
-    expect(a!.node(2).linkState).toBe(LS.DOWN);
+    // Down, then re-probed every ping_interval (reprobe_down): never Up again
+    expect(a!.node(2).linkState).not.toBe(LS.UP);
+    expect(a!.node(2).downProbes).toBeGreaterThan(0);
     // periodic ping (≤ ping_interval + 1 tick) + ping_timeout
     expect(downAt - cutAt).toBeLessThanOrEqual(6000);
   });

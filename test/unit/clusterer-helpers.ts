@@ -184,6 +184,10 @@ export class FakeNode {
       autoTakeover: cfg.autoTakeover ?? false,
       eagerProbe: cfg.eagerProbe ?? true,
       downOnRefused: cfg.downOnRefused ?? true,
+      ...(cfg.recvLiveness !== undefined ? { recvLiveness: cfg.recvLiveness } : {}),
+      ...(cfg.reprobeDown !== undefined ? { reprobeDown: cfg.reprobeDown } : {}),
+      ...(cfg.healSync !== undefined ? { healSync: cfg.healSync } : {}),
+      ...(cfg.capAnnounceInterval !== undefined ? { capAnnounceInterval: cfg.capAnnounceInterval } : {}),
     }, env);
     this.api = createClustererApi(this.engine);
     net.register(this.key, this);
