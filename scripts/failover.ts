@@ -176,7 +176,7 @@ export function ulAdd(aor: string, contact: string): MiCall {
   return { method: "ul_add", params: { table_name: "location", aor, contact, expires: 3600, q: "1", flags: 0, cflags: 0, methods: 0 } };
 }
 
-function dlgCreate(i: number): MiCall {
+export function dlgCreate(i: number): MiCall {
   return {
     method: "dlg_create",
     params: {
@@ -223,7 +223,7 @@ async function dialogsOn(cl: LocalCluster, node: number): Promise<Set<string>> {
   return new Set(res.Dialogs.filter((d) => d.state !== 5).map((d) => d.callid));
 }
 
-async function vipState(cl: LocalCluster, node: number): Promise<string | undefined> {
+export async function vipState(cl: LocalCluster, node: number): Promise<string | undefined> {
   try {
     const tags = (await cl.mi(node, "clusterer_list_shtags")) as { Tag: string; State: string }[];
     return tags.find((t) => t.Tag === "vip")?.State;
@@ -232,13 +232,13 @@ async function vipState(cl: LocalCluster, node: number): Promise<string | undefi
   }
 }
 
-async function capsOk(cl: LocalCluster, node: number): Promise<boolean> {
+export async function capsOk(cl: LocalCluster, node: number): Promise<boolean> {
   const res = (await cl.mi(node, "clusterer_list_cap")) as { Clusters: { Capabilities: { name: string; state: string }[] }[] };
   const caps = res.Clusters.flatMap((c) => c.Capabilities);
   return [CONTACT_CAP, DIALOG_CAP].every((n) => caps.find((c) => c.name === n)?.state === "Ok");
 }
 
-async function waitUntil(what: string, probe: () => Promise<boolean>, timeoutMs: number, intervalMs = 20): Promise<number> {
+export async function waitUntil(what: string, probe: () => Promise<boolean>, timeoutMs: number, intervalMs = 20): Promise<number> {
   const t0 = performance.now();
   const deadline = Date.now() + timeoutMs;
   let lastErr: unknown;
@@ -520,7 +520,8 @@ export function formatReport(r: FailoverReport): string {
 
 // ── CLI ─────────────────────────────────────────────────────────────────
 
-const USAGE = "usage: npm run failover -- [--contacts N] [--dialogs M] [--signal KILL|TERM] [--under-load] [--rate R] [--no-restart] [--json] [--logs DIR]\n";
+const USAGE = "usage: npm run failover -- [--contacts N] [--dialogs M] [--signal KILL|TERM] [--under-load] [--rate R] [--no-restart] [--json] [--logs DIR]\n" +
+  "       npm run failover -- --partition cut|blackhole [--partition-ms MS] [--contacts N] [--dialogs M] [--json] [--logs DIR]\n";
 
 async function main(): Promise<void> {
   let parsed;
@@ -530,6 +531,7 @@ async function main(): Promise<void> {
         contacts: { type: "string" }, dialogs: { type: "string" }, signal: { type: "string" }, json: { type: "boolean" },
         "under-load": { type: "boolean" }, rate: { type: "string" }, "no-restart": { type: "boolean" }, logs: { type: "string" },
         "seed-fallback": { type: "string" }, quiet: { type: "boolean" }, help: { type: "boolean", short: "h" },
+        partition: { type: "string" }, "partition-ms": { type: "string" },
       },
     });
   } catch (err) {
@@ -550,6 +552,24 @@ async function main(): Promise<void> {
     }
     return n;
   };
+  if (v.partition !== undefined) {
+    if (v.partition !== "cut" && v.partition !== "blackhole") {
+      process.stderr.write(`failover: --partition takes cut or blackhole, got "${v.partition}"\n`);
+      process.exit(2);
+    }
+    const { runPartition, formatPartitionReport, PARTITION_DEFAULTS } = await import("./partition.ts");
+    const r = await runPartition({
+      mode: v.partition,
+      partitionMs: num(v["partition-ms"], "partition-ms", PARTITION_DEFAULTS[v.partition]),
+      contacts: num(v.contacts, "contacts", 500),
+      dialogs: num(v.dialogs, "dialogs", 100),
+      progress: !v.quiet,
+      ...(v.logs ? { logsDir: resolve(v.logs) } : {}),
+    });
+    process.stdout.write(v.json ? `${JSON.stringify(r)}\n` : formatPartitionReport(r));
+    process.exitCode = r.ok ? 0 : 1;
+    return;
+  }
   const sig = (v.signal ?? "KILL").toUpperCase().replace(/^SIG/, "");
   if (sig !== "KILL" && sig !== "TERM") {
     process.stderr.write(`failover: --signal takes KILL or TERM, got "${v.signal}"\n`);

@@ -79,6 +79,8 @@ export interface SyncStatus {
   chunksExpected?: number;
   startedAt?: number;
   finishedAt?: number;
+  /** tsips: the sync in progress is a heal (merge) sync: keep every record it brings. */
+  merge?: boolean;
 }
 
 export type ShtagState = "active" | "backup";

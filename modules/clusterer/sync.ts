@@ -99,7 +99,12 @@ export class SyncManager {
       e.sendSingleCapUpdate(c, cap, 0);
     }
     const donor = this.chooseDonor(c, cap);
+    // tsips: the donor's link failed and is back (a heal): the module's own sync (dialog's
+    // node-up auto sync) becomes the heal sync, merged — the donor never saw our writes of
+    // the partition, so nothing may be purged for being absent from its data
+    if (donor?.healCaps.delete(cap.name) && this.e.healer.enabled) cap.mergeSync = true;
     if (donor && this.sendRequest(c, cap, donor) === CLUSTERER_SEND_SUCCESS) return 0;
+    cap.mergeSync = false;
     cap.syncPending = true;
     if (!e.running) cap.syncStartup = true;
     if (c.self.seed) cap.syncReqTime = e.env.now();
@@ -477,6 +482,7 @@ export class SyncManager {
     if (p.expected !== undefined) out.chunksExpected = p.expected;
     if (p.startedAt !== undefined) out.startedAt = p.startedAt;
     if (p.finishedAt !== undefined) out.finishedAt = p.finishedAt;
+    if (cap.mergeSync) out.merge = true;
     void c;
     return out;
   }
