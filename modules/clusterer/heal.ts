@@ -44,20 +44,23 @@ export class Healer {
   private requestFrom(c: ClusterRec, n: NodeRec): void {
     if (n.linkState !== LS.UP || n.capsStale) return;
     for (const name of [...n.healCaps]) {
-      n.healCaps.delete(name);
       const cap = c.localCap(name);
-      const remote = n.findCap(name);
-      // Not OK there: the node restarted and syncs from us itself. Not OK here: a sync of our
-      // own is already pending or running and will bring the data.
-      if (!cap || !cap.enabled || !cap.ok || cap.syncInProgress || cap.syncPending || !remote?.ok) continue;
-      if (!this.e.matchNode(c, n, cap.syncCond)) continue;
+      if (!cap || !cap.enabled || !this.e.matchNode(c, n, cap.syncCond)) {
+        n.healCaps.delete(name);
+        continue;
+      }
+      // Not OK there: the node is syncing (from us, after a restart or its own heal sync);
+      // ask once it says OK (its next CAP_UPDATE). Not OK here: our own sync is running.
+      if (!n.findCap(name)?.ok || !cap.ok || cap.syncInProgress || cap.syncPending) continue;
+      n.healCaps.delete(name);
       this.e.sync.requestMerge(c, cap, n);
     }
   }
 
-  /** Periodic re-announce of this node's capability states (one CAP_UPDATE per cluster). */
+  /** Periodic re-announce of this node's capability states (one CAP_UPDATE per cluster); retries waiting heal syncs. */
   announceCaps(): void {
     for (const c of this.e.clusters.values()) {
+      for (const n of c.nodes) if (n.healCaps.size > 0) this.requestFrom(c, n);
       if (!c.self.enabled || c.caps.length === 0) continue;
       const targets = [...c.self.neighbours];
       if (targets.length === 0) continue;
