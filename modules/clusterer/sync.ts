@@ -48,6 +48,12 @@ const PROGRESS_EVERY_PACKETS = 50;
 export class SyncManager {
   private readonly sessions = new Map<string, DonorSession>();
   private readonly iters = new WeakMap<BinPacket, IterState>();
+  /**
+   * tsips heal sync: when we last served each (capability, node) a sync. After a merge sync
+   * brings new data, the nodes served within sync_timeout (except the donor) get our data
+   * again, so a change travels on along a line of nodes healing at the same time.
+   */
+  private readonly served = new Map<string, { c: ClusterRec; cap: LocalCap; node: number; at: number }>();
 
   constructor(private readonly e: Engine) {}
 
@@ -220,6 +226,7 @@ export class SyncManager {
       this.e.log.warn({ capability: cap.name, node: dst }, `sync of ${cap.name} to node ${dst} already being sent`);
       return;
     }
+    this.served.set(key, { c, cap, node: dst, at: this.e.env.now() });
     const s: DonorSession = {
       c, cap, dst, pkt: undefined, prevBufLen: 0, lastLenAt: -1, chunks: 0, packets: 0, bytes: 0, startedAt: this.e.env.now(), sendErrors: 0,
     };
@@ -353,6 +360,9 @@ export class SyncManager {
     this.progressFor(cap);
     const p = cap.sync;
     if (!cap.ok) cap.syncInProgress = true;
+    // tsips: sync data we did not ask for while OK (a donor passing on merged data after a
+    // heal) only adds: a merge
+    else if (!cap.mergeSync && this.e.healer.enabled) cap.mergeSync = true;
     if (p.startedAt === undefined) {
       p.startedAt = now;
       p.source = src.nodeId;
@@ -413,6 +423,7 @@ export class SyncManager {
     const merge = cap.mergeSync;
     cap.mergeSync = false;
     const p = cap.sync;
+    if (merge && p.chunks > 0) this.pushOn(cap, src);
     const now = e.env.now();
     p.finishedAt = now;
     p.outcome = "done";
@@ -426,6 +437,21 @@ export class SyncManager {
     `sync of ${cap.name} from node ${src} complete: ${p.chunks} chunks in ${p.packets} packets, ${Math.round(ms)} ms`);
     e.callEvent(cap, merge ? { kind: "sync-done", nodeId: src, chunks: p.chunks, merge } : { kind: "sync-done", nodeId: src, chunks: p.chunks });
     e.sendSingleCapUpdate(c, cap, 1);
+  }
+
+  /** After a merge sync with data from `donor`: serve again the nodes we served lately (not the donor). */
+  private pushOn(cap: LocalCap, donor: number): void {
+    const now = this.e.env.now();
+    for (const [key, s] of this.served) {
+      if (s.cap !== cap || s.node === donor) continue;
+      this.served.delete(key);
+      if (now - s.at > this.e.timers.syncTimeout) continue;
+      const n = s.c.node(s.node);
+      if (!n || !this.e.reachable(s.c, n)) continue;
+      this.e.log.notice({ cluster: s.c.clusterId, capability: cap.name, node: s.node, donor, event: "heal-push" },
+        `merged new ${cap.name} data from node ${donor}: sending it on to node ${s.node}`);
+      this.e.env.defer(() => this.e.batch(() => this.reply(s.c, cap, s.node)));
+    }
   }
 
   /** Delivers the buffered packets in arrival order and stops buffering. */
