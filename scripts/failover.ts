@@ -19,6 +19,9 @@
  *   6. compare what node 2 holds with what was loaded, record by record;
  *   7. restart node 1 and measure (4) until its usrloc and dialog data are synced back.
  * Prints a report (one JSON object with --json) and exits 1 if a record was lost.
+ *
+ * `--partition cut|blackhole [--partition-ms MS]` runs the partition scenario instead
+ * (scripts/partition.ts): detection, heal, convergence and tag times.
  */
 import { parseArgs } from "node:util";
 import { mkdtempSync } from "node:fs";
