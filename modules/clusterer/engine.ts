@@ -444,6 +444,7 @@ export class Engine {
     this.shtags.flush(c, n);
     this.shtags.onNodeBack(c, n);
     n.upAt = this.env.now();
+    if (n.wasReachable) n.backAt = n.upAt;
     n.wasReachable = true;
     for (const l of this.nodeListeners) l({ clusterId: c.clusterId, nodeId: n.nodeId, up: true });
   }

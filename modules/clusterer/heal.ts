@@ -34,8 +34,15 @@ export class Healer {
     this.e.env.defer(() => this.e.batch(() => this.requestFrom(c, n)));
   }
 
-  /** A CAP_UPDATE that `src` sent about itself was applied: its states are fresh. */
+  /**
+   * A CAP_UPDATE that `src` sent about itself was applied: its states are fresh. In the first
+   * one since the link failed, a capability "not synced" there means the node restarted (or
+   * is new): it syncs everything from us, there is nothing to merge back.
+   */
   onOwnCapUpdate(c: ClusterRec, src: NodeRec): void {
+    if (src.capsStale) {
+      for (const name of [...src.healCaps]) if (!src.findCap(name)?.ok) src.healCaps.delete(name);
+    }
     src.capsStale = false;
     if (src.healCaps.size === 0 || src.linkState !== LS.UP) return;
     this.e.env.defer(() => this.e.batch(() => this.requestFrom(c, src)));
@@ -49,8 +56,8 @@ export class Healer {
         n.healCaps.delete(name);
         continue;
       }
-      // Not OK there: the node is syncing (from us, after a restart or its own heal sync);
-      // ask once it says OK (its next CAP_UPDATE). Not OK here: our own sync is running.
+      // Not OK there: a sync of its own is running; ask once it says OK (its next
+      // CAP_UPDATE). Not OK here: our own sync is running.
       if (!n.findCap(name)?.ok || !cap.ok || cap.syncInProgress || cap.syncPending) continue;
       n.healCaps.delete(name);
       this.e.sync.requestMerge(c, cap, n);

@@ -8,13 +8,14 @@
  * one) activates it.
  *
  * tsips addition (always on; wire unchanged): one holder after a heal. When a node that had
- * been reachable comes back, every tag active here is announced to it again (a SHTAG_ACTIVE
- * swallowed by a blackhole is never retried otherwise). A SHTAG_ACTIVE for a tag active
- * here, from a node that is just back (within ping_interval + ping_timeout of its NODE_UP, or
- * not reachable yet), is a split-brain conflict: the spec's "last announcer wins" can leave
- * both nodes backup when the announcements cross, so the lower node id keeps the tag and
- * announces it again, and the higher one steps down (E_CLUSTERER_SHARING_TAG_CHANGED with the
- * reason). Outside that window OpenSIPS's rule applies unchanged (an MI switchover works).
+ * been reachable comes back, every tag still active here ping_timeout later is announced to it
+ * again (a SHTAG_ACTIVE swallowed by a blackhole is never retried otherwise; the wait lets the
+ * returning node's own announcement arrive first). A SHTAG_ACTIVE for a tag active here, from
+ * a node that came back (it had been reachable before) less than ping_interval + ping_timeout
+ * ago, is a split-brain conflict: the spec's "last announcer wins" can leave both nodes backup
+ * when the announcements cross, so the lower node id keeps the tag and announces it again, and
+ * the higher one steps down (E_CLUSTERER_SHARING_TAG_CHANGED with the reason). A first contact
+ * and anything outside that window follow OpenSIPS's rule unchanged (an MI switchover works).
  */
 import type { ShtagState } from "./api.ts";
 import type { Engine } from "./engine.ts";
@@ -100,20 +101,29 @@ export class ShtagStore {
     }
   }
 
-  /** A node that had been reachable is back (heal or restart): announce our active tags to it again. */
+  /**
+   * A node that had been reachable is back (heal or restart): ping_timeout later, announce
+   * the tags still active here to it again (its own announcement, if any, is handled first).
+   */
   onNodeBack(c: ClusterRec, n: NodeRec): void {
     if (!n.wasReachable) return;
-    for (const t of this.tags) {
-      if (t.clusterId !== c.clusterId || t.state !== "active") continue;
-      this.e.log.info({ tag: t.name, cluster: c.clusterId, node: n.nodeId }, `sharing tag ${t.name}/${c.clusterId}: node ${n.nodeId} is back, announcing it active again`);
-      if (this.announce(c, t, n)) t.reached.add(n.nodeId);
-    }
+    const stop = this.e.env.every(this.e.timers.pingTimeout, () => {
+      stop();
+      this.e.batch(() => {
+        if (!n.reachable) return;
+        for (const t of this.tags) {
+          if (t.clusterId !== c.clusterId || t.state !== "active") continue;
+          this.e.log.info({ tag: t.name, cluster: c.clusterId, node: n.nodeId }, `sharing tag ${t.name}/${c.clusterId}: node ${n.nodeId} is back, announcing it active again`);
+          if (this.announce(c, t, n)) t.reached.add(n.nodeId);
+        }
+      });
+    });
   }
 
-  /** `src` came back (or has not come up yet) within the conflict window. */
+  /** `src` came back (it had been reachable before) within the conflict window, or is coming back. */
   private justBack(src: NodeRec): boolean {
-    if (!src.reachable) return true;
-    return this.e.env.now() - src.upAt < this.e.timers.pingInterval + this.e.timers.pingTimeout;
+    if (!src.reachable) return src.wasReachable;
+    return src.backAt > 0 && this.e.env.now() - src.backAt < this.e.timers.pingInterval + this.e.timers.pingTimeout;
   }
 
   /** SHTAG_ACTIVE from node S: the tag goes backup here (`handle_shtag_active`). */

@@ -98,6 +98,8 @@ export class NodeRec {
   wasReachable = false;
   /** When the node last became reachable (NODE_UP), engine clock; 0 = never. */
   upAt = 0;
+  /** When it last became reachable again after having been reachable (heal or restart); 0 = never. */
+  backAt = 0;
   /**
    * tsips heal sync: local capabilities to sync from this node once it is back and its own
    * fresh CAP_UPDATE says they are OK (filled at its NODE_DOWN).

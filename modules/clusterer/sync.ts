@@ -95,6 +95,17 @@ export class SyncManager {
     if (cap.syncPending) return 0;
     if (cap.syncInProgress) return 1;
     if (!cap.enabled) return 0;
+    // tsips: the donor's link failed and is back (a heal): the module's own sync (dialog's
+    // node-up auto sync) becomes the heal sync — merged, the capability stays OK — because
+    // the donor never saw our writes of the partition, nothing may be purged for being
+    // absent from its data
+    if (cap.ok && this.e.healer.enabled) {
+      const d = this.chooseDonor(c, cap);
+      if (d?.healCaps.delete(cap.name)) {
+        this.requestMerge(c, cap, d);
+        return 0;
+      }
+    }
     const done = cap.sync.syncsDone;
     cap.sync = freshProgress();
     cap.sync.syncsDone = done;
@@ -105,12 +116,7 @@ export class SyncManager {
       e.sendSingleCapUpdate(c, cap, 0);
     }
     const donor = this.chooseDonor(c, cap);
-    // tsips: the donor's link failed and is back (a heal): the module's own sync (dialog's
-    // node-up auto sync) becomes the heal sync, merged — the donor never saw our writes of
-    // the partition, so nothing may be purged for being absent from its data
-    if (donor?.healCaps.delete(cap.name) && this.e.healer.enabled) cap.mergeSync = true;
     if (donor && this.sendRequest(c, cap, donor) === CLUSTERER_SEND_SUCCESS) return 0;
-    cap.mergeSync = false;
     cap.syncPending = true;
     if (!e.running) cap.syncStartup = true;
     if (c.self.seed) cap.syncReqTime = e.env.now();
