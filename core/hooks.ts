@@ -57,6 +57,12 @@ export interface BinPeerEvent {
   /** true for connections we opened. */
   outbound: boolean;
   reason?: string;
+  /**
+   * The socket error code behind a `down` or `connect-failed`, when the OS gave one
+   * (`ECONNREFUSED`, `ECONNRESET`, `EPIPE`, `ETIMEDOUT`, …); absent for an orderly close (FIN)
+   * or a timeout of our own. ECONNREFUSED means nothing listens at host:port any more.
+   */
+  errno?: string;
 }
 
 export interface LifecycleCtx {

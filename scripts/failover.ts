@@ -9,11 +9,19 @@
  *      calls/caller profiles) on node 1, in concurrent JSON-RPC batches, with progress;
  *   3. wait until node 2 holds all of them;
  *   4. (--under-load) keep adding contacts on node 1 at R/s while it is killed;
- *   5. kill node 1 (SIGKILL by default) and measure on node 2, from its log lines' `time`:
- *      (1) node 1 seen Down, (2) vip active — also observed by polling node 2's MI every 5 ms;
+ *   5. kill node 1 (SIGKILL by default) and measure on node 2, from its log lines' `time`, three
+ *      instants kept apart because OpenSIPS reaches them at very different times:
+ *        (1a) the node-down event (the link leaves Up: E_CLUSTERER_NODE_STATE_CHANGED, sharing
+ *             tags and capabilities react here),
+ *        (1b) `clusterer_list` shows `link_state` Probe (no longer Up),
+ *        (1c) `clusterer_list` shows `link_state` Down,
+ *      and (2) vip active — (1b), (1c) and (2) also observed by polling node 2's MI every 5 ms;
  *   6. compare what node 2 holds with what was loaded, record by record;
  *   7. restart node 1 and measure (4) until its usrloc and dialog data are synced back.
  * Prints a report (one JSON object with --json) and exits 1 if a record was lost.
+ *
+ * `--partition cut|blackhole [--partition-ms MS]` runs the partition scenario instead
+ * (scripts/partition.ts): detection, heal, convergence and tag times.
  */
 import { parseArgs } from "node:util";
 import { mkdtempSync } from "node:fs";
@@ -75,12 +83,17 @@ export interface FailoverReport {
   replicationCatchUpMs: number;
   /** SIGKILL → this process sees node 1 exit (the OS tearing the process down, sockets included). */
   exitMs: number | null;
-  /** (1) SIGKILL → node 2 logs node 1 down (ms, from the log line's time). */
+  /** (1a) SIGKILL → node 2 logs the node-down event for node 1 (the link left Up; ms, from the log line's time). */
   detectionMs: number | null;
+  /** (1b) SIGKILL → node 2 logs that its link with node 1 is no longer Up (`clusterer_list`: Probe). */
+  leftUpMs: number | null;
+  /** (1c) SIGKILL → node 2 logs its link with node 1 Down (`clusterer_list`: Down). */
+  linkDownMs: number | null;
   /** (2) SIGKILL → node 2 logs vip active (ms). */
   takeoverMs: number | null;
-  /** The same two, as seen by polling node 2's MI every 5 ms. */
-  detectionObservedMs: number | null;
+  /** (1b), (1c) and (2) as seen by polling node 2's `clusterer_list` / `clusterer_list_shtags` every 5 ms. */
+  probeObservedMs: number | null;
+  downObservedMs: number | null;
   takeoverObservedMs: number | null;
   /** vip holder after the kill, from node 2's clusterer_list_shtags. */
   vipOnNode2AfterKill: string | undefined;
@@ -166,7 +179,7 @@ export function ulAdd(aor: string, contact: string): MiCall {
   return { method: "ul_add", params: { table_name: "location", aor, contact, expires: 3600, q: "1", flags: 0, cflags: 0, methods: 0 } };
 }
 
-function dlgCreate(i: number): MiCall {
+export function dlgCreate(i: number): MiCall {
   return {
     method: "dlg_create",
     params: {
@@ -213,7 +226,7 @@ async function dialogsOn(cl: LocalCluster, node: number): Promise<Set<string>> {
   return new Set(res.Dialogs.filter((d) => d.state !== 5).map((d) => d.callid));
 }
 
-async function vipState(cl: LocalCluster, node: number): Promise<string | undefined> {
+export async function vipState(cl: LocalCluster, node: number): Promise<string | undefined> {
   try {
     const tags = (await cl.mi(node, "clusterer_list_shtags")) as { Tag: string; State: string }[];
     return tags.find((t) => t.Tag === "vip")?.State;
@@ -222,13 +235,13 @@ async function vipState(cl: LocalCluster, node: number): Promise<string | undefi
   }
 }
 
-async function capsOk(cl: LocalCluster, node: number): Promise<boolean> {
+export async function capsOk(cl: LocalCluster, node: number): Promise<boolean> {
   const res = (await cl.mi(node, "clusterer_list_cap")) as { Clusters: { Capabilities: { name: string; state: string }[] }[] };
   const caps = res.Clusters.flatMap((c) => c.Capabilities);
   return [CONTACT_CAP, DIALOG_CAP].every((n) => caps.find((c) => c.name === n)?.state === "Ok");
 }
 
-async function waitUntil(what: string, probe: () => Promise<boolean>, timeoutMs: number, intervalMs = 20): Promise<number> {
+export async function waitUntil(what: string, probe: () => Promise<boolean>, timeoutMs: number, intervalMs = 20): Promise<number> {
   const t0 = performance.now();
   const deadline = Date.now() + timeoutMs;
   let lastErr: unknown;
@@ -244,6 +257,8 @@ async function waitUntil(what: string, probe: () => Promise<boolean>, timeoutMs:
 }
 
 const isNodeDown = (id: number) => (l: LogLine): boolean => l.module === "clusterer" && l.event === "node-down" && l.node === id;
+const isLeftUp = (id: number) => (l: LogLine): boolean => l.module === "clusterer" && l.node === id && l.msg === `link with node ${id} is no longer Up`;
+const isLinkDown = (id: number) => (l: LogLine): boolean => l.module === "clusterer" && l.event === "link-down" && l.node === id;
 const isTagActive = (tag: string) => (l: LogLine): boolean => l.module === "clusterer" && l.tag === tag && l.state === "active";
 const isSynced = (cap: string) => (l: LogLine): boolean => l.module === "clusterer" && l.capability === cap && l.event === "synced";
 
@@ -360,26 +375,36 @@ export async function runFailover(opts: Partial<FailoverOptions> = {}): Promise<
       }
       return null;
     };
-    const observedDownP = pollUntil(async () => (await cl.linkStates(2)).get(1) !== "Up");
+    // one poller for both link instants, so Probe is never seen after Down
+    let observedProbeAt: number | null = null;
+    const observedDownP = pollUntil(async () => {
+      const st = (await cl.linkStates(2)).get(1);
+      if (st !== "Up") observedProbeAt ??= Date.now();
+      return st === "Down";
+    });
+    const observedProbeP = observedDownP.then(() => observedProbeAt);
     const observedActiveP = pollUntil(async () => (await vipState(cl, 2)) === "active");
     await sleep(20); // the pollers are running
     note(o, `killing node 1 with ${o.signal}…`);
     const killP = n1.kill(o.signal);
     const killedAt = n1.signalledAt;
-    const downLine = n2.waitForLog(isNodeDown(1), 10_000, mark).catch(() => undefined);
+    const eventLine = n2.waitForLog(isNodeDown(1), 10_000, mark).catch(() => undefined);
+    const leftUpLine = n2.waitForLog(isLeftUp(1), 10_000, mark).catch(() => undefined);
+    const linkDownLine = n2.waitForLog(isLinkDown(1), 15_000, mark).catch(() => undefined);
     const activeLine = n2.waitForLog(isTagActive("vip"), 10_000, mark).catch(() => undefined);
-    const [down, active] = await Promise.all([downLine, activeLine]);
+    const [down, leftUp, linkDown, active] = await Promise.all([eventLine, leftUpLine, linkDownLine, activeLine]);
     await killP;
     const exitMs = n1.exitedAt ? n1.exitedAt - killedAt : null;
     await loader?.stop();
-    const observed = Promise.all([observedDownP, observedActiveP]);
+    const observed = Promise.all([observedProbeP, observedDownP, observedActiveP]);
     await Promise.race([observed, sleep(2_000)]);
     polling = false;
-    const [observedDown, observedActive] = await observed;
+    const [observedProbe, observedDown, observedActive] = await observed;
     const ms = (l: LogLine | undefined): number | null => (l?.time !== undefined ? l.time - killedAt : null);
     const detectionMs = ms(down);
     const takeoverMs = ms(active);
     if (detectionMs === null) problems.push("node 2 never logged node 1 down");
+    if (ms(linkDown) === null) problems.push("node 2 never logged its link with node 1 Down");
     if (takeoverMs === null) problems.push("node 2 never logged vip active");
     const vipOnNode2AfterKill = await vipState(cl, 2);
 
@@ -444,8 +469,9 @@ export async function runFailover(opts: Partial<FailoverOptions> = {}): Promise<
       dialogs: { loaded: o.dialogs, loadMs: Math.round(dialogsLoadMs), perSecond: Math.round(o.dialogs / (dialogsLoadMs / 1000)), onNode2: o.dialogs - missingDialogs.length, missing: missingDialogs.slice(0, 20) },
       replicationCatchUpMs: Math.round(catchUp),
       exitMs,
-      detectionMs, takeoverMs,
-      detectionObservedMs: observedDown !== null ? observedDown - killedAt : null,
+      detectionMs, leftUpMs: ms(leftUp), linkDownMs: ms(linkDown), takeoverMs,
+      probeObservedMs: observedProbe !== null ? observedProbe - killedAt : null,
+      downObservedMs: observedDown !== null ? observedDown - killedAt : null,
       takeoverObservedMs: observedActive !== null ? observedActive - killedAt : null,
       vipOnNode2AfterKill,
       ...(underLoad ? { underLoad } : {}),
@@ -462,13 +488,23 @@ export async function runFailover(opts: Partial<FailoverOptions> = {}): Promise<
 
 const f = (v: number | null | undefined, unit = "ms"): string => (v === null || v === undefined ? "n/a" : `${v} ${unit}`);
 
+/**
+ * The same instants after a SIGKILL on OpenSIPS 3.6.8, same configs and client, interleaved
+ * runs on the dev machine (issue 11): leaves Up 54 ms (45–174, its profile broadcasts fail at
+ * once), Down 4.40 s (the ping retries). tsips before `down_on_refused`: 23 ms and 4.43 s.
+ */
+export const OPENSIPS_368 = { leftUp: "54 ms (45–174)", down: "4.40 s" } as const;
+
 export function formatReport(r: FailoverReport): string {
   const lines = [
     "",
     `failover report (${r.signal} node 1)`,
     `  loaded on node 1      ${r.contacts.loaded} contacts in ${r.contacts.loadMs} ms (${r.contacts.perSecond}/s), ${r.dialogs.loaded} dialogs in ${r.dialogs.loadMs} ms (${r.dialogs.perSecond}/s)`,
     `  replicated to node 2  all within ${r.replicationCatchUpMs} ms after the load`,
-    `  (1) node 1 Down       ${f(r.detectionMs)} after the kill (node 2's log; seen over MI after ${f(r.detectionObservedMs)}; the process was gone after ${f(r.exitMs)})`,
+    `  (1) node 1 down on node 2, after the kill (node 2's log; over MI, polled every 5 ms); the process was gone after ${f(r.exitMs)}`,
+    `      node-down event     ${f(r.detectionMs)} (link leaves Up: E_CLUSTERER_NODE_STATE_CHANGED, tags and capabilities react)   OpenSIPS 3.6.8: ${OPENSIPS_368.leftUp}`,
+    `      link_state Probe    ${f(r.leftUpMs)} (MI: no longer Up after ${f(r.probeObservedMs)})`,
+    `      link_state Down     ${f(r.linkDownMs)} (MI: Down after ${f(r.downObservedMs)})   OpenSIPS 3.6.8: ${OPENSIPS_368.down}`,
     `  (2) vip active        ${f(r.takeoverMs)} after the kill (node 2's log; seen over MI after ${f(r.takeoverObservedMs)}); node 2 vip=${r.vipOnNode2AfterKill ?? "?"}`,
     `  (3) records on node 2 ${r.contacts.onNode2}/${r.contacts.loaded} contacts, ${r.dialogs.onNode2}/${r.dialogs.loaded} dialogs; missing: ${r.contacts.loaded - r.contacts.onNode2 + r.dialogs.loaded - r.dialogs.onNode2}`,
   ];
@@ -487,7 +523,8 @@ export function formatReport(r: FailoverReport): string {
 
 // ── CLI ─────────────────────────────────────────────────────────────────
 
-const USAGE = "usage: npm run failover -- [--contacts N] [--dialogs M] [--signal KILL|TERM] [--under-load] [--rate R] [--no-restart] [--json] [--logs DIR]\n";
+const USAGE = "usage: npm run failover -- [--contacts N] [--dialogs M] [--signal KILL|TERM] [--under-load] [--rate R] [--no-restart] [--json] [--logs DIR]\n" +
+  "       npm run failover -- --partition cut|blackhole [--partition-ms MS] [--contacts N] [--dialogs M] [--json] [--logs DIR]\n";
 
 async function main(): Promise<void> {
   let parsed;
@@ -497,6 +534,7 @@ async function main(): Promise<void> {
         contacts: { type: "string" }, dialogs: { type: "string" }, signal: { type: "string" }, json: { type: "boolean" },
         "under-load": { type: "boolean" }, rate: { type: "string" }, "no-restart": { type: "boolean" }, logs: { type: "string" },
         "seed-fallback": { type: "string" }, quiet: { type: "boolean" }, help: { type: "boolean", short: "h" },
+        partition: { type: "string" }, "partition-ms": { type: "string" },
       },
     });
   } catch (err) {
@@ -517,6 +555,24 @@ async function main(): Promise<void> {
     }
     return n;
   };
+  if (v.partition !== undefined) {
+    if (v.partition !== "cut" && v.partition !== "blackhole") {
+      process.stderr.write(`failover: --partition takes cut or blackhole, got "${v.partition}"\n`);
+      process.exit(2);
+    }
+    const { runPartition, formatPartitionReport, PARTITION_DEFAULTS } = await import("./partition.ts");
+    const r = await runPartition({
+      mode: v.partition,
+      partitionMs: num(v["partition-ms"], "partition-ms", PARTITION_DEFAULTS[v.partition]),
+      contacts: num(v.contacts, "contacts", 500),
+      dialogs: num(v.dialogs, "dialogs", 100),
+      progress: !v.quiet,
+      ...(v.logs ? { logsDir: resolve(v.logs) } : {}),
+    });
+    process.stdout.write(v.json ? `${JSON.stringify(r)}\n` : formatPartitionReport(r));
+    process.exitCode = r.ok ? 0 : 1;
+    return;
+  }
   const sig = (v.signal ?? "KILL").toUpperCase().replace(/^SIG/, "");
   if (sig !== "KILL" && sig !== "TERM") {
     process.stderr.write(`failover: --signal takes KILL or TERM, got "${v.signal}"\n`);

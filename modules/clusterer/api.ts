@@ -20,7 +20,12 @@ export type ClusterEvent =
   | { kind: "node-up"; nodeId: number } // CLUSTER_NODE_UP (0)
   | { kind: "node-down"; nodeId: number } // CLUSTER_NODE_DOWN (1)
   | { kind: "sync-request"; nodeId: number } // SYNC_REQ_RCV (2): fill chunks with syncChunkStart now
-  | { kind: "sync-done"; nodeId: number; chunks: number }; // SYNC_DONE (3): the whole sync arrived
+  /**
+   * SYNC_DONE (3): the whole sync arrived. `merge` (tsips): a heal sync after a partition —
+   * the data was merged into what this node holds and the donor never saw this node's own
+   * writes of the partition, so nothing may be purged for being absent from it.
+   */
+  | { kind: "sync-done"; nodeId: number; chunks: number; merge?: boolean };
 
 /** Packet type the capability's packet callback sees for sync data (CLUSTERER_SYNC → 101). */
 export const SYNC_PACKET_TYPE = 101;
@@ -44,6 +49,12 @@ export interface CapabilityRegistration {
   startupSync?: boolean;
   /** Which nodes may donate (default any). */
   syncCond?: NodeMatchOp;
+  /**
+   * tsips: one string per record this capability holds (a key that identifies the record on
+   * every node, e.g. AoR + contact URI). MI `clusterer_cap_digest` shows their count and an
+   * order-independent hash, so two nodes can be checked to hold the same data.
+   */
+  digestKeys?(): Iterable<string>;
 }
 
 export interface ClusterNodeInfo {
@@ -68,6 +79,8 @@ export interface SyncStatus {
   chunksExpected?: number;
   startedAt?: number;
   finishedAt?: number;
+  /** tsips: the sync in progress is a heal (merge) sync: keep every record it brings. */
+  merge?: boolean;
 }
 
 export type ShtagState = "active" | "backup";

@@ -21,6 +21,7 @@ import { LS, LINK_STATE_NAMES, ClusterRec, NodeRec, addHead, removeFrom, type Li
 import { SyncManager } from "./sync.ts";
 import { nextHop, updateReachability } from "./topology.ts";
 import { Receiver } from "./receive.ts";
+import { Healer } from "./heal.ts";
 
 /** Everything the engine needs from the outside world. */
 export interface ClustererEnv {
@@ -56,7 +57,24 @@ export interface EngineConfig {
    * §7.4 does for DOWN (faster (re)joins). Default true; false = exactly OpenSIPS.
    */
   eagerProbe?: boolean;
+  /**
+   * tsips (`down_on_refused`): a connect to a node refused or reset (nothing listens at its
+   * URL: its process is gone) sets the link Down at once instead of counting ping retries.
+   * Default true; false = the retries run as OpenSIPS's state machine says.
+   */
+  downOnRefused?: boolean;
+  /** tsips (`ping_on_silence`): rows 2 and 5 judge liveness from what is received. Default true. */
+  recvLiveness?: boolean;
+  /** tsips (`reprobe_down`): a Down node is re-probed every ping_interval, with backoff. Default true. */
+  reprobeDown?: boolean;
+  /** tsips (`heal_sync`): merge syncs when a link returns to Up after a failure. Default true. */
+  healSync?: boolean;
+  /** tsips (`cap_announce_interval`, ms): periodic re-announce of local capability states; 0 = off. */
+  capAnnounceInterval?: number;
 }
+
+/** Socket errors that prove nothing listens at the node's URL any more. */
+const GONE_ERRNOS: ReadonlySet<string> = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE"]);
 
 /** Node-state change as the engine reports it (events, logs). */
 export interface NodeStateChange {
@@ -75,8 +93,11 @@ export class Engine {
   readonly shtags: ShtagStore;
   readonly sync: SyncManager;
   readonly receiver: Receiver;
+  readonly healer: Healer;
+  private readonly capAnnounceInterval: number;
   readonly autoTakeover: boolean;
   readonly eagerProbe: boolean;
+  readonly downOnRefused: boolean;
   /** The core is running (seed fallback only then). */
   running = false;
   private depth = 0;
@@ -90,9 +111,14 @@ export class Engine {
     this.env = env;
     this.log = env.log;
     this.timers = cfg.timers;
-    this.fsmTimers = { pingInterval: cfg.timers.pingInterval, pingTimeout: cfg.timers.pingTimeout, nodeTimeout: cfg.timers.nodeTimeout };
+    this.fsmTimers = {
+      pingInterval: cfg.timers.pingInterval, pingTimeout: cfg.timers.pingTimeout, nodeTimeout: cfg.timers.nodeTimeout,
+      recvLiveness: cfg.recvLiveness ?? true, reprobeDown: cfg.reprobeDown ?? true,
+    };
+    this.capAnnounceInterval = cfg.capAnnounceInterval ?? 30_000;
     this.autoTakeover = cfg.autoTakeover;
     this.eagerProbe = cfg.eagerProbe ?? true;
+    this.downOnRefused = cfg.downOnRefused ?? true;
     let myId: number | undefined = cfg.myNodeId >= 1 ? cfg.myNodeId : undefined;
     const mine: ScriptNode[] = [];
     for (const s of cfg.myNodeInfo) {
@@ -128,6 +154,7 @@ export class Engine {
     this.shtags = new ShtagStore(this, cfg.sharingTags);
     this.sync = new SyncManager(this);
     this.receiver = new Receiver(this);
+    this.healer = new Healer(this, cfg.healSync ?? true);
   }
 
   // ── lifecycle ────────────────────────────────────────────────────────
@@ -139,6 +166,7 @@ export class Engine {
     const period = heartbeatPeriod(this.timers);
     this.stops.push(this.env.every(period, () => this.batch(() => this.heartbeat())));
     this.stops.push(this.env.every(500, () => this.batch(() => this.sync.checkTimer())));
+    if (this.capAnnounceInterval > 0) this.stops.push(this.env.every(this.capAnnounceInterval, () => this.batch(() => this.healer.announceCaps())));
   }
 
   stop(): void {
@@ -189,6 +217,7 @@ export class Engine {
     if (out.from !== out.to) {
       this.log.debug({ cluster: c.clusterId, node: n.nodeId, row: out.row }, `link with node ${n.nodeId}: ${LINK_STATE_NAMES[out.from]} -> ${LINK_STATE_NAMES[out.to]} (row ${out.row})`);
       if (out.from === LS.UP) this.linkLeftUp(c, n, true);
+      if (out.to === LS.DOWN) this.linkIsDown(c, n, `no pong after ${n.noPingRetries} retries`);
       this.markDirty(c);
     }
   }
@@ -225,10 +254,16 @@ export class Engine {
     this.setLink(c, n, LS.RESTART_PINGING, true);
   }
 
+  /** The link reached DOWN (`clusterer_list` shows "Down"): one log line, `event: "link-down"`. */
+  linkIsDown(c: ClusterRec, n: NodeRec, why: string): void {
+    this.log.info({ cluster: c.clusterId, node: n.nodeId, event: "link-down", reason: why }, `link with node ${n.nodeId} is Down: ${why}`);
+  }
+
   private linkLeftUp(c: ClusterRec, n: NodeRec, advertise: boolean): void {
     if (removeFrom(c.self.neighbours, n.nodeId)) c.topVersion++;
     this.log.info({ cluster: c.clusterId, node: n.nodeId }, `link with node ${n.nodeId} is no longer Up`);
     if (advertise) this.sendLsUpdate(c, n.nodeId, LS.DOWN);
+    this.healer.onLinkLeftUp(c, n);
     this.markDirty(c);
   }
 
@@ -243,6 +278,7 @@ export class Engine {
     this.sendLsUpdate(c, n.nodeId, LS.UP);
     if (n.linkState === LS.UP) this.sendFullTopUpdate(c, n, pongList);
     if (n.linkState === LS.UP) this.sendFullCapUpdate(c, n, 1);
+    if (n.linkState === LS.UP) this.healer.onLinkUp(c, n);
     this.markDirty(c);
   }
 
@@ -406,6 +442,10 @@ export class Engine {
     this.capEvents(c, { kind: "node-up", nodeId: n.nodeId });
     this.env.raiseEvent("E_CLUSTERER_NODE_STATE_CHANGED", { cluster_id: c.clusterId, node_id: n.nodeId, new_state: 1 });
     this.shtags.flush(c, n);
+    this.shtags.onNodeBack(c, n);
+    n.upAt = this.env.now();
+    if (n.wasReachable) n.backAt = n.upAt;
+    n.wasReachable = true;
     for (const l of this.nodeListeners) l({ clusterId: c.clusterId, nodeId: n.nodeId, up: true });
   }
 
@@ -455,11 +495,17 @@ export class Engine {
         const match = ev.outbound ? sameHost && n.url.port === ev.port : false;
         if (!match) continue;
         this.stat("peer_events");
-        if (ev.kind === "connect-failed") {
+        const gone = this.downOnRefused && ev.errno !== undefined && GONE_ERRNOS.has(ev.errno);
+        // A reset of the connection that carries a ping in flight fails that ping: a dying
+        // process's listener may still accept the probe's connect, then resets it.
+        if (gone && (ev.kind === "connect-failed" || n.pendingPing !== undefined)) {
+          this.peerGone(c, n, ev.errno!);
+        } else if (ev.kind === "connect-failed") {
           const from = pingFailedLate(n);
           if (from !== undefined) {
             this.log.info({ cluster: c.clusterId, node: n.nodeId, reason: ev.reason }, `ping to node ${n.nodeId} failed: connect refused`);
             if (from === LS.UP) this.linkLeftUp(c, n, true);
+            if (n.linkState === LS.DOWN) this.linkIsDown(c, n, `ping failed (${ev.reason ?? "connect failed"})`);
             this.markDirty(c);
           } else if (n.linkState === LS.UP) {
             // something else we sent was lost with the connection
@@ -470,6 +516,26 @@ export class Engine {
         }
       }
     }
+  }
+
+  /**
+   * A connect to the node was refused or reset, or the connection carrying a ping in flight
+   * was reset: nothing listens at its URL, so no ping can
+   * be answered — the link goes Down now (with the link-down actions if it was Up) rather
+   * than after `no_ping_retries` × `ping_timeout`. A restarted node is found again by its
+   * own PING (§7.4) or by the Down re-probe.
+   */
+  private peerGone(c: ClusterRec, n: NodeRec, errno: string): void {
+    const from = n.linkState;
+    n.pendingPing = undefined;
+    n.lastPingOk = false;
+    if (from === LS.DOWN) return;
+    n.linkState = LS.DOWN;
+    n.retryCounter = 0;
+    this.stat("fast_downs");
+    if (from === LS.UP) this.linkLeftUp(c, n, true);
+    this.linkIsDown(c, n, `connect refused (${errno}): nothing listens at ${n.url.text}`);
+    this.markDirty(c);
   }
 
   /** Immediate probing ping on an Up link (kept Up until the ping is known to have failed). */
@@ -492,6 +558,7 @@ export class Engine {
       n.linkState = fail.state;
       n.retryCounter = fail.counter;
       this.linkLeftUp(c, n, true);
+      if (n.linkState === LS.DOWN) this.linkIsDown(c, n, "probe could not be sent");
     }
   }
 

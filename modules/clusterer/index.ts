@@ -20,7 +20,7 @@ const counters = [
   "dropped_node_disabled", "dropped_cap_disabled", "dropped_malformed", "dropped_stale", "dropped_no_rerouting",
   "dropped_bad_version", "dropped_unknown_type", "dropped_long_path",
   "send_failures", "pings_sent", "packets_routed", "packets_forwarded", "packets_buffered",
-  "node_up_events", "node_down_events", "peer_events", "fast_probes", "unknown_id_sent", "nodes_discovered", "mi_commands_run",
+  "node_up_events", "node_down_events", "peer_events", "fast_probes", "fast_downs", "heal_syncs", "cap_announcements", "unknown_id_sent", "nodes_discovered", "mi_commands_run",
   "sync_requests_sent", "sync_retries", "syncs_served", "sync_packets_sent", "sync_chunks_sent", "sync_chunks_received",
   "syncs_done", "sync_timeouts", "seed_fallbacks", "shtag_announcements", "shtag_takeovers",
 ] as const;
@@ -35,6 +35,9 @@ const counterDocs: Partial<Record<CounterName, string>> = {
   dropped_stale: "topology/capability updates dropped by the sequence check",
   node_down_events: "nodes that became unreachable",
   fast_probes: "immediate probes after a peer connection closed (tsips)",
+  fast_downs: "links set Down at once because a connect was refused or reset (tsips down_on_refused)",
+  heal_syncs: "merge syncs requested when a link returned to Up after a failure (tsips heal_sync)",
+  cap_announcements: "periodic re-announcements of this node's capability states (tsips cap_announce_interval)",
   syncs_done: "complete syncs received",
   sync_retries: "syncs restarted with another donor after the donor went down (tsips)",
 };
@@ -78,6 +81,11 @@ export default defineModule<typeof clustererParams, {}, StatName, ClustererApi>(
         timers: effectiveTimers(p),
         sharingTags: p.sharing_tag,
         autoTakeover: p.shtag_auto_takeover !== 0,
+        downOnRefused: p.down_on_refused !== 0,
+        recvLiveness: p.ping_on_silence !== 0,
+        reprobeDown: p.reprobe_down !== 0,
+        healSync: p.heal_sync !== 0,
+        capAnnounceInterval: p.cap_announce_interval * 1000,
       }, {
         bin: ctx.bin,
         log: ctx.log,

@@ -12,6 +12,30 @@ export interface FsmTimers {
   pingTimeout: number;
   /** ms */
   nodeTimeout: number;
+  /**
+   * tsips (`ping_on_silence`): liveness from what is received. Rows 2 and 5 test how long
+   * nothing has arrived from the node (`last_recv`, pongs included) where OpenSIPS tests how
+   * long nothing was sent to it (`last_sent`), so a peer we keep writing to is still pinged
+   * and timed out. false = OpenSIPS.
+   */
+  recvLiveness?: boolean;
+  /**
+   * tsips (`reprobe_down`): row 4 re-probes a Down node every ping_interval, backing off
+   * (doubling, up to node_timeout) once it has been Down for node_timeout. false = OpenSIPS
+   * (every node_timeout).
+   */
+  reprobeDown?: boolean;
+}
+
+/**
+ * Row 4's wait for a Down node: ping_interval for the first node_timeout's worth of
+ * re-probes, then doubling up to node_timeout; just node_timeout without `reprobeDown`.
+ */
+export function downReprobeDelay(n: NodeRec, t: FsmTimers): number {
+  if (!t.reprobeDown || t.pingInterval >= t.nodeTimeout) return t.nodeTimeout;
+  const flat = Math.floor(t.nodeTimeout / t.pingInterval);
+  if (n.downProbes < flat) return t.pingInterval;
+  return Math.min(t.pingInterval * 2 ** Math.min(n.downProbes - flat + 1, 20), t.nodeTimeout);
 }
 
 /**
@@ -61,7 +85,9 @@ export function tickLink(n: NodeRec, now: number, t: FsmTimers, ping: PingFn): T
   const from = n.linkState;
   const reply = n.lastPong - n.lastPing;
   const sincePing = now - n.lastPing;
-  const sinceSent = now - n.lastSent;
+  // liveness from what is received: "idle" means nothing arrived from the node (pongs
+  // included) for the interval, not "nothing was sent to it"
+  const idle = t.recvLiveness ? now - n.lastRecv : now - n.lastSent;
   const retries = n.noPingRetries;
   const pongMissing = reply <= 0 || reply >= t.pingTimeout;
   let row: TickRow;
@@ -76,7 +102,7 @@ export function tickLink(n: NodeRec, now: number, t: FsmTimers, ping: PingFn): T
     attempt(n, now, ping, 1, { state: LS.RETRYING, counter: c },
       { state: c <= 0 ? LS.DOWN : LS.RETRY_SEND_FAIL, counter: c });
   } else if ((from === LS.UP || from === LS.RESTARTED) && pongMissing &&
-    (from === LS.RESTARTED || sinceSent >= t.pingTimeout) && sincePing >= t.pingTimeout) {
+    (from === LS.RESTARTED || idle >= t.pingTimeout) && sincePing >= t.pingTimeout) {
     row = 2;
     if (retries === 0) {
       n.linkState = LS.DOWN;
@@ -92,11 +118,12 @@ export function tickLink(n: NodeRec, now: number, t: FsmTimers, ping: PingFn): T
       n.linkState = LS.DOWN;
       n.pendingPing = undefined;
     }
-  } else if (from === LS.DOWN && sincePing >= t.nodeTimeout) {
+  } else if (from === LS.DOWN && sincePing >= downReprobeDelay(n, t)) {
     row = 4;
+    n.downProbes++;
     attempt(n, now, ping, 1, { state: LS.RESTARTED, counter: n.retryCounter },
       retries !== 0 ? { state: LS.RETRY_SEND_FAIL, counter: retries } : { state: LS.DOWN, counter: n.retryCounter });
-  } else if (from === LS.UP && sinceSent >= t.pingInterval && sincePing >= t.pingInterval) {
+  } else if (from === LS.UP && idle >= t.pingInterval && sincePing >= t.pingInterval) {
     row = 5;
     attempt(n, now, ping, 0, { state: LS.UP, counter: n.retryCounter },
       retries === 0 ? { state: LS.DOWN, counter: n.retryCounter } : { state: LS.RETRY_SEND_FAIL, counter: retries });
@@ -139,6 +166,7 @@ export function onPong(n: NodeRec, now: number, pingTimeout: number): boolean {
   if ((n.linkState === LS.RESTARTED || n.linkState === LS.RETRYING || n.linkState === LS.TEMP) &&
     ((sincePing > 0 && sincePing < pingTimeout) || (prevRecv > 0 && now - prevRecv < pingTimeout))) {
     n.linkState = LS.UP;
+    n.downProbes = 0;
     return true;
   }
   return false;

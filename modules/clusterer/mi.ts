@@ -9,6 +9,7 @@ import { MiCmd, RemoveNode } from "./messages.ts";
 import { splitTagRef } from "./node-info.ts";
 import { LS, linkStateLabel, type ClusterRec } from "./state.ts";
 import { nextHop } from "./topology.ts";
+import { digestOf } from "./digest.ts";
 
 const engines = new WeakMap<object, Engine>();
 
@@ -116,6 +117,23 @@ export const clustererMi: Record<string, Decl> = {
       const e = engineOf(api);
       return listClusters(e, (c) => ({
         Capabilities: c.caps.map((cap) => ({ name: cap.name, state: cap.ok ? "Ok" : "not synced", enabled: cap.enabled ? "yes" : "no" })),
+      }));
+    },
+  },
+
+  clusterer_cap_digest: {
+    help: "tsips: per capability, the number of records and an order-independent hash of their keys (equal on two nodes = same data)",
+    params: [[]],
+    run(_p, api) {
+      const e = engineOf(api);
+      return listClusters(e, (c) => ({
+        Capabilities: c.caps.map((cap) => {
+          const keys = cap.reg.digestKeys?.call(cap.reg);
+          const d = keys ? digestOf(keys) : undefined;
+          return d
+            ? { name: cap.name, state: cap.ok ? "Ok" : "not synced", count: d.count, hash: d.hash }
+            : { name: cap.name, state: cap.ok ? "Ok" : "not synced", count: null, hash: null };
+        }),
       }));
     },
   },

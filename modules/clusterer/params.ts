@@ -59,6 +59,26 @@ export const clustererParams = {
     default: 0, min: 0, max: 1,
     doc: "tsips: when the node holding a tag active goes down, the lowest-id Up node that knows the tag activates it (0: off, as OpenSIPS)",
   }),
+  down_on_refused: int({
+    default: 1, min: 0, max: 1,
+    doc: "tsips: a connect to a node refused or reset (its process is gone) sets the link Down at once; silent loss keeps the retries (0: count retries, as OpenSIPS)",
+  }),
+  ping_on_silence: int({
+    default: 1, min: 0, max: 1,
+    doc: "tsips: ping a node when nothing has been received from it for ping_interval, whatever we send, and time out its pong the same way, so a hung peer is detected while we keep writing to it (0: OpenSIPS, which pings only when nothing was sent)",
+  }),
+  reprobe_down: int({
+    default: 1, min: 0, max: 1,
+    doc: "tsips: re-probe a Down node every ping_interval, backing off (doubling) up to node_timeout once it has been Down for node_timeout (0: OpenSIPS, every node_timeout)",
+  }),
+  heal_sync: int({
+    default: 1, min: 0, max: 1,
+    doc: "tsips: when a link returns to Up after a failure, each OK capability asks that node for a sync (SYNC_REQ) and merges the data, so both sides converge without an operator (0: off, as OpenSIPS)",
+  }),
+  cap_announce_interval: int({
+    default: 30, min: 0,
+    doc: "tsips: seconds between re-announcements of this node's capability states (CAP_UPDATE) to its Up neighbours, so a lost notice heals itself; 0 = off (OpenSIPS)",
+  }),
 } as const;
 
 export type ClustererParamSpecs = typeof clustererParams;

@@ -248,6 +248,7 @@ export class Receiver {
       }
     }
     for (const { node, cap } of nowOk) e.sync.capabilityOk(c, node, cap);
+    if (v.nodes.some((b) => b.node_id === src.nodeId)) e.healer.onOwnCapUpdate(c, src);
     if (v.require_reply === 1) e.sendFullCapUpdate(c, src, 0);
     flood(e, c, pkt.bytes(), v.path, true);
   }

@@ -6,6 +6,16 @@
  * tsips addition (`shtag_auto_takeover`, off by default): when the node that announced a
  * tag active goes down, the lowest-id node among the survivors (reachable nodes plus this
  * one) activates it.
+ *
+ * tsips addition (always on; wire unchanged): one holder after a heal. When a node that had
+ * been reachable comes back, every tag still active here ping_timeout later is announced to it
+ * again (a SHTAG_ACTIVE swallowed by a blackhole is never retried otherwise; the wait lets the
+ * returning node's own announcement arrive first). A SHTAG_ACTIVE for a tag active here, from
+ * a node that came back (it had been reachable before) less than ping_interval + ping_timeout
+ * ago, is a split-brain conflict: the spec's "last announcer wins" can leave both nodes backup
+ * when the announcements cross, so the lower node id keeps the tag and announces it again, and
+ * the higher one steps down (E_CLUSTERER_SHARING_TAG_CHANGED with the reason). A first contact
+ * and anything outside that window follow OpenSIPS's rule unchanged (an MI switchover works).
  */
 import type { ShtagState } from "./api.ts";
 import type { Engine } from "./engine.ts";
@@ -91,16 +101,58 @@ export class ShtagStore {
     }
   }
 
+  /**
+   * A node that had been reachable is back (heal or restart): ping_timeout later, announce
+   * the tags still active here to it again (its own announcement, if any, is handled first).
+   */
+  onNodeBack(c: ClusterRec, n: NodeRec): void {
+    if (!n.wasReachable) return;
+    const stop = this.e.env.every(this.e.timers.pingTimeout, () => {
+      stop();
+      this.e.batch(() => {
+        if (!n.reachable) return;
+        for (const t of this.tags) {
+          if (t.clusterId !== c.clusterId || t.state !== "active") continue;
+          this.e.log.info({ tag: t.name, cluster: c.clusterId, node: n.nodeId }, `sharing tag ${t.name}/${c.clusterId}: node ${n.nodeId} is back, announcing it active again`);
+          if (this.announce(c, t, n)) t.reached.add(n.nodeId);
+        }
+      });
+    });
+  }
+
+  /** `src` came back (it had been reachable before) within the conflict window, or is coming back. */
+  private justBack(src: NodeRec): boolean {
+    if (!src.reachable) return src.wasReachable;
+    return src.backAt > 0 && this.e.env.now() - src.backAt < this.e.timers.pingInterval + this.e.timers.pingTimeout;
+  }
+
   /** SHTAG_ACTIVE from node S: the tag goes backup here (`handle_shtag_active`). */
   onActiveReceived(c: ClusterRec, src: NodeRec, name: string): void {
     const t = this.get(name, c.clusterId);
+    const old = t.state;
+    if (old === "active" && this.justBack(src)) {
+      if (this.e.myNodeId < src.nodeId) {
+        this.e.log.notice({ tag: name, cluster: c.clusterId, node: src.nodeId, event: "shtag-conflict" },
+          `sharing tag ${name}/${c.clusterId}: node ${src.nodeId} is also active after a heal; this node keeps it (lower node id)`);
+        if (this.announce(c, t, src)) t.reached.add(src.nodeId);
+        return;
+      }
+      this.stepDown(t, src, `split brain after a heal: node ${src.nodeId} keeps it (lower node id)`);
+      return;
+    }
+    this.stepDown(t, src, `cluster broadcast from ${src.nodeId}`);
+  }
+
+  private stepDown(t: SharingTag, src: NodeRec, reason: string): void {
+    const c = { clusterId: t.clusterId };
+    const name = t.name;
     const old = t.state;
     t.state = "backup";
     t.mustAnnounce = false;
     t.reached.clear();
     t.holder = src.nodeId;
     this.e.log.info({ tag: name, cluster: c.clusterId, node: src.nodeId }, `sharing tag ${name}/${c.clusterId} is active on node ${src.nodeId}`);
-    if (old !== "backup") this.changed(t, `cluster broadcast from ${src.nodeId}`);
+    if (old !== "backup") this.changed(t, reason);
   }
 
   /** Auto takeover (tsips, opt-in): the holder of a tag went down. */

@@ -92,6 +92,21 @@ export class NodeRec {
   pendingPing: PendingPing | undefined;
   /** When the last fast probe (tsips) was sent; 0 = never. */
   lastFastProbe = 0;
+  /** Row-4 re-probes since the link was last Up (tsips `reprobe_down` backoff). */
+  downProbes = 0;
+  /** Reachable before (a NODE_UP after this is a heal or a restart, not a first contact). */
+  wasReachable = false;
+  /** When the node last became reachable (NODE_UP), engine clock; 0 = never. */
+  upAt = 0;
+  /** When it last became reachable again after having been reachable (heal or restart); 0 = never. */
+  backAt = 0;
+  /**
+   * tsips heal sync: local capabilities to sync from this node once it is back and its own
+   * fresh CAP_UPDATE says they are OK (filled at its NODE_DOWN).
+   */
+  healCaps = new Set<string>();
+  /** Its capability states are from before its NODE_DOWN (no CAP_UPDATE from it since). */
+  capsStale = false;
   /** Learned adjacency (newest first), never contains the local node. */
   adjacency: number[] = [];
   ls: SeqPair = freshPair();
@@ -131,6 +146,10 @@ export interface LocalCap {
   syncInProgress: boolean;
   /** When a seed queued its request (ms), for the seed fallback. */
   syncReqTime: number;
+  /** Has been OK at some point (tsips: the seed fallback applies only before that). */
+  everOk: boolean;
+  /** The sync in progress is a heal (merge) sync (tsips `heal_sync`). */
+  mergeSync: boolean;
   /** Regular packets buffered while a sync is in progress. */
   buffered: { pkt: BinPacket; srcId: number }[];
   sync: SyncProgress;

@@ -48,6 +48,12 @@ const PROGRESS_EVERY_PACKETS = 50;
 export class SyncManager {
   private readonly sessions = new Map<string, DonorSession>();
   private readonly iters = new WeakMap<BinPacket, IterState>();
+  /**
+   * tsips heal sync: when we last served each (capability, node) a sync. After a merge sync
+   * brings new data, the nodes served within sync_timeout (except the donor) get our data
+   * again, so a change travels on along a line of nodes healing at the same time.
+   */
+  private readonly served = new Map<string, { c: ClusterRec; cap: LocalCap; node: number; at: number }>();
 
   constructor(private readonly e: Engine) {}
 
@@ -66,6 +72,7 @@ export class SyncManager {
     const cap: LocalCap = {
       reg, name: reg.capability, syncCond: reg.syncCond ?? "any", ok: !startup, enabled: true,
       syncPending: false, syncStartup: false, syncInProgress: false, syncReqTime: 0, buffered: [], sync: freshProgress(),
+      everOk: !startup, mergeSync: false,
     };
     c.caps.unshift(cap);
     this.e.ensureCapCallback(reg.capability);
@@ -88,10 +95,22 @@ export class SyncManager {
     if (cap.syncPending) return 0;
     if (cap.syncInProgress) return 1;
     if (!cap.enabled) return 0;
+    // tsips: the donor's link failed and is back (a heal): the module's own sync (dialog's
+    // node-up auto sync) becomes the heal sync — merged, the capability stays OK — because
+    // the donor never saw our writes of the partition, nothing may be purged for being
+    // absent from its data
+    if (cap.ok && this.e.healer.enabled) {
+      const d = this.chooseDonor(c, cap);
+      if (d?.healCaps.delete(cap.name)) {
+        this.requestMerge(c, cap, d);
+        return 0;
+      }
+    }
     const done = cap.sync.syncsDone;
     cap.sync = freshProgress();
     cap.sync.syncsDone = done;
     cap.sync.requestedAt = e.env.now();
+    cap.mergeSync = false;
     if (cap.ok) {
       cap.ok = false;
       e.sendSingleCapUpdate(c, cap, 0);
@@ -103,6 +122,22 @@ export class SyncManager {
     if (c.self.seed) cap.syncReqTime = e.env.now();
     e.log.info({ cluster: c.clusterId, capability: name }, `sync of ${name} queued: no donor available yet`);
     return 0;
+  }
+
+  /**
+   * tsips heal sync: a plain SYNC_REQ to `donor` while the capability stays OK (nothing is
+   * buffered, no "not synced" notice); the data is merged and `sync-done` says `merge`.
+   */
+  requestMerge(c: ClusterRec, cap: LocalCap, donor: NodeRec): void {
+    const done = cap.sync.syncsDone;
+    cap.sync = freshProgress();
+    cap.sync.syncsDone = done;
+    cap.sync.requestedAt = this.e.env.now();
+    cap.mergeSync = true;
+    this.e.stat("heal_syncs");
+    this.e.log.notice({ cluster: c.clusterId, capability: cap.name, donor: donor.nodeId, event: "heal-sync" },
+      `link with node ${donor.nodeId} is back: merging its ${cap.name} data`);
+    if (this.sendRequest(c, cap, donor) !== CLUSTERER_SEND_SUCCESS) cap.mergeSync = false;
   }
 
   /** `get_sync_source`: the first reachable node, matching the condition, with the capability OK. */
@@ -197,6 +232,7 @@ export class SyncManager {
       this.e.log.warn({ capability: cap.name, node: dst }, `sync of ${cap.name} to node ${dst} already being sent`);
       return;
     }
+    this.served.set(key, { c, cap, node: dst, at: this.e.env.now() });
     const s: DonorSession = {
       c, cap, dst, pkt: undefined, prevBufLen: 0, lastLenAt: -1, chunks: 0, packets: 0, bytes: 0, startedAt: this.e.env.now(), sendErrors: 0,
     };
@@ -330,6 +366,9 @@ export class SyncManager {
     this.progressFor(cap);
     const p = cap.sync;
     if (!cap.ok) cap.syncInProgress = true;
+    // tsips: sync data we did not ask for while OK (a donor passing on merged data after a
+    // heal) only adds: a merge
+    else if (!cap.mergeSync && this.e.healer.enabled) cap.mergeSync = true;
     if (p.startedAt === undefined) {
       p.startedAt = now;
       p.source = src.nodeId;
@@ -384,9 +423,13 @@ export class SyncManager {
     const e = this.e;
     this.endInProgress(cap);
     cap.ok = true;
+    cap.everOk = true;
     cap.syncPending = false;
     cap.syncStartup = false;
+    const merge = cap.mergeSync;
+    cap.mergeSync = false;
     const p = cap.sync;
+    if (merge && p.chunks > 0) this.pushOn(cap, src);
     const now = e.env.now();
     p.finishedAt = now;
     p.outcome = "done";
@@ -398,8 +441,23 @@ export class SyncManager {
     e.log.notice({ cluster: c.clusterId, capability: cap.name, node: src, chunks: p.chunks, packets: p.packets, bytes: p.bytes, ms: Math.round(ms),
       rate: ms > 0 ? Math.round((p.chunks * 1000) / ms) : p.chunks, event: "synced" },
     `sync of ${cap.name} from node ${src} complete: ${p.chunks} chunks in ${p.packets} packets, ${Math.round(ms)} ms`);
-    e.callEvent(cap, { kind: "sync-done", nodeId: src, chunks: p.chunks });
+    e.callEvent(cap, merge ? { kind: "sync-done", nodeId: src, chunks: p.chunks, merge } : { kind: "sync-done", nodeId: src, chunks: p.chunks });
     e.sendSingleCapUpdate(c, cap, 1);
+  }
+
+  /** After a merge sync with data from `donor`: serve again the nodes we served lately (not the donor). */
+  private pushOn(cap: LocalCap, donor: number): void {
+    const now = this.e.env.now();
+    for (const [key, s] of this.served) {
+      if (s.cap !== cap || s.node === donor) continue;
+      this.served.delete(key);
+      if (now - s.at > this.e.timers.syncTimeout) continue;
+      const n = s.c.node(s.node);
+      if (!n || !this.e.reachable(s.c, n)) continue;
+      this.e.log.notice({ cluster: s.c.clusterId, capability: cap.name, node: s.node, donor, event: "heal-push" },
+        `merged new ${cap.name} data from node ${donor}: sending it on to node ${s.node}`);
+      this.e.env.defer(() => this.e.batch(() => this.reply(s.c, cap, s.node)));
+    }
   }
 
   /** Delivers the buffered packets in arrival order and stops buffering. */
@@ -425,10 +483,13 @@ export class SyncManager {
     const now = e.env.now();
     for (const c of e.clusters.values()) {
       for (const cap of c.caps) {
-        if (e.running && c.self.seed && cap.syncPending && now - cap.syncReqTime >= e.timers.seedFallbackInterval) {
+        // tsips: only the startup sync falls back; a seed asked to sync later with no donor
+        // reachable stays "not synced" (it would claim data it does not have)
+        if (e.running && c.self.seed && cap.syncPending && !cap.everOk && now - cap.syncReqTime >= e.timers.seedFallbackInterval) {
           cap.syncPending = false;
           cap.syncStartup = false;
           cap.ok = true;
+          cap.everOk = true;
           e.log.notice({ cluster: c.clusterId, capability: cap.name }, `no donor for ${cap.name}: seed node considers itself synced`);
           e.stat("seed_fallbacks");
           e.sendSingleCapUpdate(c, cap, 1);
@@ -453,6 +514,7 @@ export class SyncManager {
     if (p.expected !== undefined) out.chunksExpected = p.expected;
     if (p.startedAt !== undefined) out.startedAt = p.startedAt;
     if (p.finishedAt !== undefined) out.finishedAt = p.finishedAt;
+    if (cap.mergeSync) out.merge = true;
     void c;
     return out;
   }

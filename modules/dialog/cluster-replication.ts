@@ -26,6 +26,8 @@ export class ClusterReplication {
   private readonly tagSyncStatus = new Map<string, boolean>();
   private defaultRequired = true;
   private undoTagCb: (() => void) | undefined;
+  /** The sync packet being applied belongs to a heal (merge) sync (tsips clusterer `heal_sync`). */
+  private mergingSync = false;
 
   constructor(
     private readonly host: DialogHost,
@@ -52,6 +54,8 @@ export class ClusterReplication {
       capability: DLG_REPL_CAP, clusterId: cluster, startupSync: true, syncCond: "any",
       onPacket: (pkt, type, src) => this.onDialogPacket(pkt, type, src),
       onEvent: (ev) => this.onClusterEvent(ev),
+      // one key per confirmed dialog (what a sync carries: Call-ID, caller tag), for clusterer_cap_digest
+      digestKeys: () => [...this.host.table].filter((d) => d.state === 3 || d.state === 4).map((d) => `${d.callid}\u0000${d.callerTag}`),
     });
     this.undoTagCb = this.cl.shtagOnChange(undefined, cluster, (tag, state) => this.host.onTagChange(tag, state === "active"));
     this.host.syncInProgress = true;
@@ -208,7 +212,7 @@ export class ClusterReplication {
     let flags = (rec.flags | DLG_FLAG_NEW) >>> 0;
     if (origin === "sync") {
       flags |= DLG_FLAG_SYNCED;
-      if (!this.tagSyncRequired(shtag)) return true; // dropped: its tag's sync status is "not required"
+      if (!this.mergingSync && !this.tagSyncRequired(shtag)) return true; // dropped: its tag's sync status is "not required"
     } else if (h.syncInProgress) flags |= DLG_FLAG_SYNCED;
     const d = new Dialog({
       hEntry, hId: rec.hId, callid: rec.callid, fromUri: rec.fromUri, toUri: rec.toUri, callerTag: rec.callerTag,
@@ -349,6 +353,8 @@ export class ClusterReplication {
 
   /** Type 101: one dialog per chunk; the first failing chunk stops this packet. */
   private applySync(pkt: BinPacket, version: number, src: number): void {
+    // a heal (merge) sync brings the other side's calls of a partition: keep them whatever the tag's sync status
+    this.mergingSync = this.cl.syncStatus(DLG_REPL_CAP, this.cluster)?.merge === true;
     while (this.cl.syncChunkIter(pkt)) {
       let ok: boolean;
       try {
@@ -373,7 +379,8 @@ export class ClusterReplication {
         this.serveSync(ev.nodeId);
         break;
       case "sync-done":
-        this.syncDone();
+        // a heal (merge) sync: the donor never saw this node's dialogs of the partition
+        this.syncDone(ev.merge === true);
         break;
       case "node-up":
         if (this.host.params.cluster_auto_sync && this.syncAllBackup()) {
@@ -401,13 +408,17 @@ export class ClusterReplication {
     return n;
   }
 
-  /** SYNC_DONE: drop local dialogs that the sync did not confirm (per-tag sync status). */
-  syncDone(): number {
+  /**
+   * SYNC_DONE: drop local dialogs that the sync did not confirm (per-tag sync status), except
+   * after a `merge` sync (tsips heal sync), which only adds.
+   */
+  syncDone(merge = false): number {
     const h = this.host;
     let dropped = 0;
     for (const d of [...h.table]) {
       if (d.state === DLG_STATE_DELETED) continue;
-      if (d.flags & DLG_FLAG_FROM_DB) {
+      if (merge) d.flags &= ~DLG_FLAG_SYNCED;
+      else if (d.flags & DLG_FLAG_FROM_DB) {
         h.terminate(d, "sync-purge", false, false);
         dropped++;
       } else if (!d.synced && this.tagSyncRequired(d.shtag)) {

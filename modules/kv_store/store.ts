@@ -43,6 +43,7 @@ export class KvStore {
       syncCond: "any",
       onPacket: (pkt, type, src) => this.onPacket(pkt, type, src),
       onEvent: (ev) => this.onEvent(ev),
+      digestKeys: () => [...this.map].map(([k, v]) => `${k}\u0000${v}`),
     });
     if (startupSync) cl.api.requestSync(KV_CAPABILITY, cl.clusterId);
   }

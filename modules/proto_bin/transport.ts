@@ -97,6 +97,8 @@ class Conn {
   private connectTimer: NodeJS.Timeout | null = null;
   private sendTimer: NodeJS.Timeout | null = null;
   private closeReason: string | undefined;
+  /** errno of the first socket error (ECONNREFUSED, ECONNRESET, …), reported with the close. */
+  private closeErrno: string | undefined;
   private everOpen = false;
   packetsIn = 0;
   packetsOut = 0;
@@ -115,6 +117,7 @@ class Conn {
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", (err: NodeJS.ErrnoException) => {
       this.closeReason ??= err.code ? `${err.code}: ${err.message}` : err.message;
+      this.closeErrno ??= err.code;
     });
     socket.on("close", () => this.finalize());
     socket.on("end", () => {
@@ -353,13 +356,14 @@ class Conn {
     this.slab = null;
     this.slabStart = this.slabEnd = this.batchPackets = 0;
     const reason = this.closeReason ?? "closed";
+    const errno = this.closeErrno !== undefined ? { errno: this.closeErrno } : {};
     if (this.outbound && wasConnecting) {
       this.t.stats.connects_failed.inc();
       this.t.log.info({ peer: hostPort(this.host, this.port), reason }, `BIN connect to ${hostPort(this.host, this.port)} failed: ${reason}`);
-      this.t.emit({ kind: "connect-failed", host: this.host, port: this.port, outbound: true, reason });
+      this.t.emit({ kind: "connect-failed", host: this.host, port: this.port, outbound: true, reason, ...errno });
     } else {
       this.t.log.debug({ peer: hostPort(this.host, this.port), reason, outbound: this.outbound }, "BIN connection closed");
-      this.t.emit({ kind: "down", host: this.host, port: this.port, outbound: this.outbound, reason });
+      this.t.emit({ kind: "down", host: this.host, port: this.port, outbound: this.outbound, reason, ...errno });
     }
   }
 

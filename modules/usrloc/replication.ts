@@ -80,9 +80,20 @@ export class UsrlocReplication implements ReplicationSink {
       onEvent: (ev) => this.onEvent(ev),
       startupSync: this.opts.startupSync,
       syncCond: "any",
+      digestKeys: () => this.contactKeys(),
     });
     if (this.opts.startupSync && this.cl.requestSync(UL_CAPABILITY, this.opts.clusterId) < 0) {
       this.opts.log.error("Sync request failed");
+    }
+  }
+
+  /** One key per contact (domain, AoR, contact URI): what clusterer_cap_digest hashes. */
+  private *contactKeys(): Generator<string> {
+    for (const d of this.store.domains) {
+      for (let i = 0; i < d.size; i++) {
+        if (!d.slots[i]) continue;
+        for (const r of d.slotRecords(i)) for (let c = r.contacts; c; c = c.next) yield `${d.name}\u0000${r.aor}\u0000${c.uri}`;
+      }
     }
   }
 

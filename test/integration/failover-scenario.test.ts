@@ -34,6 +34,10 @@ describe("failover", () => {
     expect(r.underLoad!.lost).toBe(0);
     expect(r.detectionMs).not.toBeNull();
     expect(r.detectionMs!).toBeLessThan(1_000);
+    // down_on_refused: the reconnect is refused, so Down follows the event instead of ping retries
+    expect(r.linkDownMs).not.toBeNull();
+    expect(r.linkDownMs!).toBeLessThan(1_000);
+    expect(r.downObservedMs).not.toBeNull();
     expect(r.takeoverMs!).toBeGreaterThanOrEqual(r.detectionMs!);
     expect(r.takeoverMs!).toBeLessThan(1_000);
     expect(r.vipOnNode2AfterKill).toBe("active");

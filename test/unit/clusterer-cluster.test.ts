@@ -41,11 +41,24 @@ describe("clusterer in-process", () => {
     expect(pkt.length).toBe(BinPacket.init("test-cap", 7, 1).pushStr("hello").length);
   });
 
-  it("a crashed peer whose connection closes is seen down at once", () => {
+  it("a crashed peer whose connection closes is Down at once: the probe's connect is refused (down_on_refused)", () => {
     const net = new FakeNet();
     const [a, b] = mesh(net, [1, 2]);
     net.advance(2000);
     expect(a!.node(2).linkState).toBe(LS.UP);
+    const t0 = net.now;
+    b!.crash();
+    net.flush();
+    expect(a!.events.at(-1)).toEqual({ name: "E_CLUSTERER_NODE_STATE_CHANGED", params: { cluster_id: 1, node_id: 2, new_state: 0 } });
+    expect(a!.node(2).linkState).toBe(LS.DOWN);
+    expect(net.now - t0).toBeLessThan(1);
+    expect(a!.stat("fast_downs")).toBe(1);
+  });
+
+  it("with down_on_refused 0 a crashed peer leaves Up at once and is Down after the ping retries", () => {
+    const net = new FakeNet();
+    const [a, b] = mesh(net, [1, 2], { extra: () => ({ downOnRefused: false }) });
+    net.advance(2000);
     b!.crash();
     net.flush();
     expect(a!.events.at(-1)).toEqual({ name: "E_CLUSTERER_NODE_STATE_CHANGED", params: { cluster_id: 1, node_id: 2, new_state: 0 } });
@@ -53,6 +66,29 @@ describe("clusterer in-process", () => {
     // then the retries run out (3 x ping_timeout) and the link is Down
     net.advance(3500);
     expect(a!.node(2).linkState).toBe(LS.DOWN);
+    expect(a!.stat("fast_downs")).toBe(0);
+  });
+
+  it("a reset of the connection carrying the probe sets Down (a dying listener accepted it)", () => {
+    const net = new FakeNet();
+    const [a] = mesh(net, [1, 2]);
+    net.advance(2000);
+    a!.peerEvent({ kind: "down", host: "127.0.0.1", port: 5602, outbound: true, reason: "closed by peer" });
+    expect(a!.stat("fast_probes")).toBe(1);
+    expect(a!.node(2).linkState).toBe(LS.UP);
+    a!.peerEvent({ kind: "down", host: "127.0.0.1", port: 5602, outbound: true, reason: "ECONNRESET: read ECONNRESET", errno: "ECONNRESET" });
+    expect(a!.node(2).linkState).toBe(LS.DOWN);
+    expect(a!.stat("fast_downs")).toBe(1);
+  });
+
+  it("a connection reset alone does not set Down: the reconnect decides", () => {
+    const net = new FakeNet();
+    const [a] = mesh(net, [1, 2]);
+    net.advance(2000);
+    a!.peerEvent({ kind: "down", host: "127.0.0.1", port: 5602, outbound: true, reason: "ECONNRESET: reset", errno: "ECONNRESET" });
+    net.flush();
+    expect(a!.node(2).linkState).toBe(LS.UP);
+    expect(a!.stat("fast_downs")).toBe(0);
   });
 
   it("a peer that resets connection after connection gets one fast probe per ping_timeout", () => {
@@ -78,7 +114,9 @@ describe("clusterer in-process", () => {
     });
     const cutAt = net.now;
     net.advance(20000);
-    expect(a!.node(2).linkState).toBe(LS.DOWN);
+    // Down, then re-probed every ping_interval (reprobe_down): never Up again
+    expect(a!.node(2).linkState).not.toBe(LS.UP);
+    expect(a!.node(2).downProbes).toBeGreaterThan(0);
     // periodic ping (≤ ping_interval + 1 tick) + ping_timeout
     expect(downAt - cutAt).toBeLessThanOrEqual(6000);
   });

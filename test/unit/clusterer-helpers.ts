@@ -70,7 +70,7 @@ export class FakeNet {
     }
     const to = this.nodes.get(key) ?? [...this.nodes.values()].find((n) => n.ephemeralKey === key);
     if (!to || !to.up) {
-      this.deferred.push(() => from.peerEvent({ kind: "connect-failed", host, port, outbound: true, reason: "ECONNREFUSED" }));
+      this.deferred.push(() => from.peerEvent({ kind: "connect-failed", host, port, outbound: true, reason: "ECONNREFUSED: connect refused", errno: "ECONNREFUSED" }));
       return "queued";
     }
     if (this.cut.has(`${from.id}:${to.id}`) || this.cut.has(`${to.id}:${from.id}`)) return "sent";
@@ -183,6 +183,11 @@ export class FakeNode {
       sharingTags: (cfg.sharingTags ?? []) as EngineConfig["sharingTags"],
       autoTakeover: cfg.autoTakeover ?? false,
       eagerProbe: cfg.eagerProbe ?? true,
+      downOnRefused: cfg.downOnRefused ?? true,
+      ...(cfg.recvLiveness !== undefined ? { recvLiveness: cfg.recvLiveness } : {}),
+      ...(cfg.reprobeDown !== undefined ? { reprobeDown: cfg.reprobeDown } : {}),
+      ...(cfg.healSync !== undefined ? { healSync: cfg.healSync } : {}),
+      ...(cfg.capAnnounceInterval !== undefined ? { capAnnounceInterval: cfg.capAnnounceInterval } : {}),
     }, env);
     this.api = createClustererApi(this.engine);
     net.register(this.key, this);

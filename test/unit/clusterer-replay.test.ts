@@ -22,7 +22,7 @@ function node2(net: FakeNet) {
   const pong = byFile.get("008-clusterer-internal-pong-n1-to-n2.hex")!.bytes;
   net.responders.set("127.0.0.1:5601", (b) => (b.includes(Buffer.from("clusterer-internal")) && b.readInt32LE(30) === 0 ? Buffer.from(pong) : undefined));
   const n = net.add(2, {
-    eagerProbe: false, // exactly OpenSIPS's timing, so the replies can be compared byte for byte
+    eagerProbe: false, capAnnounceInterval: 0, recvLiveness: false, reprobeDown: false, healSync: false, downOnRefused: false, // exactly OpenSIPS's timing, so the replies can be compared byte for byte
     myNodeInfo: ["cluster_id=1,url=bin:127.0.0.1:5602,no_ping_retries=3"],
     neighborNodeInfo: ["cluster_id=1,node_id=1,url=bin:127.0.0.1:5601,no_ping_retries=3,flags=seed"],
   });
@@ -134,7 +134,7 @@ describe("replay of the 3-node capture (vectors/more) into a tsips node 3", () =
       return b.readInt32LE(42) === 1 ? bytesOf("009-") : bytesOf("029-");
     });
     const n3 = net.add(3, {
-      eagerProbe: false,
+      eagerProbe: false, capAnnounceInterval: 0, recvLiveness: false, reprobeDown: false, healSync: false, downOnRefused: false,
       myNodeInfo: ["cluster_id=1,url=bin:127.0.0.3:5603"],
       neighborNodeInfo: ["cluster_id=1,node_id=2,url=bin:127.0.0.2:5602", "cluster_id=1,node_id=1,url=bin:127.0.0.1:5611,flags=seed"],
     });
