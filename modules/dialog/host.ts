@@ -26,6 +26,8 @@ export interface DialogEngineParams {
   profiles_with_value: string;
   profiles_no_value: string;
   cachedb_url: string;
+  /** OpenSIPS 1.10: take in dialogs replicated over the 1.10 BIN interface (non-zero = on). */
+  accept_replicated_dialogs: number;
 }
 
 export const DIALOG_STAT_NAMES = [
