@@ -596,6 +596,18 @@ export class DialogEngine implements DialogApi, DialogHost {
     return made;
   }
   private benchSeq = 0;
+
+  /** Ends up to `count` confirmed dialogs this node owns, in table order (MI `dlg_bench_end`). */
+  benchEnd(count: number): number {
+    let ended = 0;
+    for (const d of [...this.table]) {
+      if (ended >= count) break;
+      if ((d.state !== 3 && d.state !== 4) || !this.ownership.mine(d)) continue;
+      this.terminate(d, "api", true);
+      ended++;
+    }
+    return ended;
+  }
   /** Call-ID prefix of `benchCreate` (index.ts sets `bench-<node id>`). */
   benchPrefix = "bench";
 }

@@ -17,6 +17,13 @@ const MUST_DIFFER = ["hId", "startTs", "timeout"] as const;
 const seq = loadV110Sequence();
 const T0 = seq.events.find((e) => e.step === "start_b")!.t;
 const vectors = new Map(loadV110Vectors().map((v) => [v.file, v]));
+/** The captured record as index.json names it. */
+interface CapturedRecord {
+  caller_tag: string; callee_tag: string; from_uri: string; to_uri: string; start_ts: number; timeout_abs: number;
+  caller_r_cseq: string; callee_r_cseq: string; caller_route_set: string; callee_route_set: string;
+  caller_contact: string; callee_contact: string; user_flags: number; flags: number;
+}
+
 const msg = (type: number) => dialogV110Messages.find((m) => m.type === type)!;
 const decode = (b: Buffer): Record<string, unknown> => {
   const p = BinV110Packet.parse(b);
@@ -39,7 +46,7 @@ describe("1.10 sender: tsips node A against the captured node A", () => {
       }
     };
     for (const hop of seq.packets) {
-      const f = vectors.get(hop.file)!.fields as Record<string, string & number>;
+      const f = vectors.get(hop.file)!.fields as unknown as CapturedRecord;
       // The timer-driven DELETE (call_short) comes from A's own lifetime, not from the API.
       advance(hop.t_s);
       const callid = hop.callid;

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { crc32NoFinalXor } from "../../core/bin/v110/crc.ts";
 import { BinV110Packet, V110DatagramError, readV110Header } from "../../core/bin/v110/packet.ts";
-import { dialogV110Messages, V110DlgDeleted } from "../../modules/dialog/v110-messages.ts";
+import { dialogV110Messages, V110DlgCreated, V110DlgDeleted } from "../../modules/dialog/v110-messages.ts";
 import { parseV110Pairs, serializeV110Pairs } from "../../modules/dialog/v110-vals.ts";
 import { loadV110Probes, loadV110Vectors } from "./v110-helpers.ts";
 
@@ -60,7 +60,7 @@ describe("captured 1.10.5 datagrams", () => {
 
   it("reads vars and profiles as the reference decoder did (escapes undone, newest first)", () => {
     const v = vectors[0]!;
-    const rec = message(1).decode(BinV110Packet.parse(v.bytes)) as { vars: string; profiles: string };
+    const rec = V110DlgCreated.decode(BinV110Packet.parse(v.bytes));
     expect(parseV110Pairs(rec.vars).map((p) => [p.name, p.value])).toEqual(v.fields["vars_parsed"]);
     expect(parseV110Pairs(rec.profiles).map((p) => [p.name, p.value])).toEqual(v.fields["profiles_parsed"]);
     expect(serializeV110Pairs(parseV110Pairs(rec.vars))).toBe(rec.vars);

@@ -1,0 +1,81 @@
+/**
+ * Two real tsips processes in OpenSIPS 1.10 mode (bin_listen, UDP, CRC): dialogs made on A
+ * by MI appear on B with B's own socket and h_id, thousands of creates and deletes arrive with
+ * none missing, and a flood of hostile datagrams into B's bin_listen is dropped and counted
+ * while B keeps running and keeps taking A's dialogs.
+ */
+import { createSocket } from "node:dgram";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { killAllNodes } from "../../core/testing/node-process.ts";
+import { startV110Pair, type V110Pair } from "../../core/testing/v110-pair.ts";
+import { waitFor } from "../../core/testing/wait.ts";
+
+let pair: V110Pair | undefined;
+afterEach(async () => {
+  await pair?.stop();
+  pair = undefined;
+});
+afterAll(killAllNodes);
+
+type Dlg = { ID: string; callid: string; state: number; caller_bind_addr: string; context?: { values?: Record<string, string>[]; profiles?: Record<string, string>[] } };
+
+async function stats(n: V110Pair["a"], group: string): Promise<Record<string, number>> {
+  return (await n.mi("get_statistics", { statistics: [`${group}:`] })) as Record<string, number>;
+}
+
+describe("1.10 mode: two real nodes", () => {
+  it("replicates MI dialogs A → B, then 3000 creates and deletes with none missing", async () => {
+    pair = await startV110Pair();
+    const { a, b, ports } = pair;
+    const made = (await a.mi("dlg_create", { callid: "v110-1@h", from_uri: "sip:alice@h", to_uri: "sip:bob@h", state: 3, timeout: 300,
+      profiles: "calls;caller=alice" })) as { ID: string };
+    const onB = await waitFor("the dialog on B", async () =>
+      ((await b.mi("dlg_list_ctx", { callid: "v110-1@h" }).catch(() => undefined)) as { Dialog: Dlg } | undefined)?.Dialog, 5_000);
+    expect(onB.state).toBe(3);
+    expect(onB.ID).not.toBe(made.ID); // B takes its own h_id
+    expect(onB.caller_bind_addr).toBe(`udp:127.0.0.1:${ports.sipB}`);
+    expect(onB.context?.profiles).toEqual([{ calls: "" }, { caller: "alice" }]);
+    await a.mi("dlg_set_state", { dialog_id: made.ID, state: 4 });
+    await waitFor("state 4 on B", async () => ((await b.mi("dlg_list", { callid: "v110-1@h" })) as { Dialog: Dlg }).Dialog.state === 4, 5_000);
+
+    const N = 3000;
+    await a.mi("dlg_bench_create", { count: N });
+    await waitFor(`${N + 1} dialogs on B`, async () => (await stats(b, "dialog"))["dialog:active_dialogs"] === N + 1, 20_000);
+    await a.mi("dlg_bench_end", { count: N + 1 });
+    await waitFor("no dialog left on B", async () => (await stats(b, "dialog"))["dialog:active_dialogs"] === 0, 20_000);
+    const sa = await stats(a, "dialog");
+    const sb = await stats(b, "dialog");
+    expect({ c: sa["dialog:create_sent"], u: sa["dialog:update_sent"], d: sa["dialog:delete_sent"] }).toEqual({ c: N + 1, u: 1, d: N + 1 });
+    expect({ c: sb["dialog:create_recv"], u: sb["dialog:update_recv"], d: sb["dialog:delete_recv"] }).toEqual({ c: N + 1, u: 1, d: N + 1 });
+    expect((await stats(b, "bin"))["bin:v110_dropped"]).toBe(0);
+  }, 60_000);
+
+  it("drops and counts hostile datagrams, keeps running and keeps replicating", async () => {
+    pair = await startV110Pair();
+    const { a, b, ports } = pair;
+    const sock = createSocket("udp4");
+    const kinds = [
+      Buffer.from("5034434b000000000000", "hex"), // short
+      Buffer.alloc(64, 0x41), // no marker
+      Buffer.from("5034434b0dfa0c2d060000006469616c6f67030000000d00000070726f62652d31407473697073050000007074616741050000007074616742", "hex"), // bad CRC
+      Buffer.from("5034434b00000000ffffff7f6469616c6f6703000000", "hex"), // (bad CRC and) a name running past the end
+    ];
+    const N = 10_000;
+    // Paced in bursts the socket buffer holds (UDP itself drops what overflows it).
+    for (let sent = 0; sent < N;) {
+      for (let i = 0; i < 500; i++, sent++) {
+        await new Promise<void>((r) => sock.send(kinds[sent % kinds.length]!, ports.binB, "127.0.0.1", () => r()));
+      }
+      await waitFor(`${sent} datagrams read by B`, async () => (await stats(b, "bin"))["bin:v110_received"]! >= sent, 10_000);
+    }
+    sock.close();
+    const bin = await stats(b, "bin");
+    expect(b.running).toBe(true);
+    expect(bin["bin:v110_received"]).toBe(N);
+    expect(bin["bin:v110_dropped"]).toBe(N);
+    const warnings = b.logs.filter((l) => l.msg.includes("1.10 BIN datagram from"));
+    expect(warnings.length).toBe(1); // one source: logged once per minute
+    await a.mi("dlg_create", { callid: "after-flood@h", from_uri: "sip:a@h", to_uri: "sip:b@h" });
+    await waitFor("a dialog replicated after the flood", async () => (await stats(b, "dialog"))["dialog:active_dialogs"] === 1, 5_000);
+  }, 60_000);
+});
