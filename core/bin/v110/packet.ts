@@ -184,11 +184,18 @@ export class BinV110Packet {
   /** Appends a str: i32 length + bytes; null, undefined and "" all give `00000000`. @opensips bin_push_str */
   pushStr(s: string | Uint8Array | null | undefined): this {
     if (s == null || s.length === 0) return this.pushInt(0);
-    const bytes = typeof s === "string" ? Buffer.from(s, "utf8") : s;
-    this.ensure(4 + bytes.length);
-    put32(this.buf, this.len, bytes.length);
-    this.buf.set(bytes, this.len + 4);
-    this.len += 4 + bytes.length;
+    if (typeof s === "string") {
+      const n = Buffer.byteLength(s, "utf8");
+      this.ensure(4 + n);
+      put32(this.buf, this.len, n);
+      this.buf.write(s, this.len + 4, n, "utf8");
+      this.len += 4 + n;
+      return this;
+    }
+    this.ensure(4 + s.length);
+    put32(this.buf, this.len, s.length);
+    this.buf.set(s, this.len + 4);
+    this.len += 4 + s.length;
     return this;
   }
 
@@ -231,8 +238,14 @@ export class BinV110Packet {
 
   /** Reads a str as UTF-8 text; empty and NULL are both "". @opensips bin_pop_str */
   popStr(): string {
-    const b = this.popBytes();
-    return b.length === 0 ? "" : b.toString("utf8");
+    const at = this.front;
+    if (this.len - at < 4) throw this.short("a str length");
+    const n = i32(this.buf, at);
+    if (n < 0) throw this.short(`a str of negative length ${n}`);
+    const start = at + 4;
+    if (start + n > this.len) throw this.short(`a str of ${n} bytes`);
+    this.front = start + n;
+    return n === 0 ? "" : this.buf.toString("utf8", start, start + n);
   }
 
   /** @opensips bin_skip_int */
