@@ -56,7 +56,7 @@ async function v110Destinations(specs: readonly { host: string; port: number; ra
 export default defineModule<typeof dialogParams, { clusterer: DepSpec<ClustererApi, true> }, DialogStatName, DialogEngine>({
   name: "dialog",
   version: "1.0.0",
-  doc: "dialogs with lifetimes, profiles and values, replicated over the cluster (OpenSIPS 3.6.8 compatible)",
+  doc: "dialogs with lifetimes, profiles and values, replicated over the cluster (OpenSIPS 3.6.8) or to bin_listen peers (OpenSIPS 1.10)",
   params: dialogParams,
   deps: { clusterer: need<ClustererApi>("clusterer", { when: replicationOn }) },
   stats,
