@@ -6,7 +6,9 @@
  */
 import { createSocket } from "node:dgram";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { killAllNodes } from "../../core/testing/node-process.ts";
+import { NodeProcess, killAllNodes } from "../../core/testing/node-process.ts";
+import { freePorts } from "../../core/testing/ports.ts";
+import { V110DlgCreated } from "../../modules/dialog/v110-messages.ts";
 import { startV110Pair, type V110Pair } from "../../core/testing/v110-pair.ts";
 import { waitFor } from "../../core/testing/wait.ts";
 
@@ -78,4 +80,45 @@ describe("1.10 mode: two real nodes", () => {
     await a.mi("dlg_create", { callid: "after-flood@h", from_uri: "sip:a@h", to_uri: "sip:b@h" });
     await waitFor("a dialog replicated after the flood", async () => (await stats(b, "dialog"))["dialog:active_dialogs"] === 1, 5_000);
   }, 60_000);
+
+  it("one config runs a 1.10 bin_listen beside a 3.6 socket=bin, each on its own socket; two sending modes are refused", async () => {
+    const [bin110, bin36, sip, http] = await freePorts(4);
+    const cfg = (extra: string): string => `
+log_level = 3
+bin_listen = 127.0.0.1:${bin110}
+socket = bin:127.0.0.1:${bin36}
+socket = udp:127.0.0.1:${sip}
+loadmodule "proto_bin.so"
+loadmodule "clusterer.so"
+modparam("clusterer", "my_node_id", 1)
+modparam("clusterer", "my_node_info", "cluster_id=1, url=bin:127.0.0.1:${bin36}")
+loadmodule "httpd.so"
+modparam("httpd", "ip", "127.0.0.1")
+modparam("httpd", "port", ${http})
+loadmodule "mi_http.so"
+loadmodule "dialog.so"
+modparam("dialog", "dialog_replication_cluster", 1)
+${extra}`;
+    const n = await NodeProcess.start({ cfg: cfg(`modparam("dialog", "accept_replicated_dialogs", 1)`), name: "v110-both" });
+    try {
+      const ready = n.logs.find((l) => l.msg.startsWith("ready"))!;
+      expect(ready["listeners"]).toEqual(expect.arrayContaining([`udp:127.0.0.1:${bin110} (bin_listen)`, `bin:127.0.0.1:${bin36}`]));
+      const dg = V110DlgCreated.encode({
+        callid: "both@h", callerTag: "t1", calleeTag: "t2", fromUri: "sip:a@h", toUri: "sip:b@h", hId: 7, startTs: Math.floor(Date.now() / 1000),
+        state: 4, callerSocket: `udp:127.0.0.1:${sip}`, calleeSocket: `udp:127.0.0.1:${sip}`, callerCseq: "1", calleeCseq: "1",
+        callerRouteSet: "", calleeRouteSet: "", callerContact: "sip:a@h", calleeContact: "sip:b@h", calleeMangledFrom: "", calleeMangledTo: "",
+        vars: "", profiles: "", userFlags: 0, flags: 0, timeout: Math.floor(Date.now() / 1000) + 60, callerLastGenCseq: 0, calleeLastGenCseq: 0,
+      }).bytes();
+      const sock = createSocket("udp4");
+      await new Promise<void>((r) => sock.send(dg, bin110!, "127.0.0.1", () => r()));
+      sock.close();
+      await waitFor("the 1.10 dialog listed", async () => ((await n.mi("dlg_list", { callid: "both@h" }).catch(() => undefined)) as { Dialog?: Dlg } | undefined)?.Dialog, 5_000);
+    } finally {
+      await n.stop();
+    }
+    const bad = await NodeProcess.start({ cfg: cfg(`modparam("dialog", "replicate_dialogs_to", "127.0.0.1:1")`), name: "v110-two-modes", noWait: true });
+    const exit = await bad.exited;
+    expect(exit.code).not.toBe(0);
+    expect(bad.text.join("\n")).toMatch(/two replication modes/);
+  }, 30_000);
 });
