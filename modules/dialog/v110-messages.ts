@@ -3,7 +3,8 @@
  * module name `dialog`, types 1 CREATED and 2 UPDATED (the same 25-field record) and
  * 3 DELETED (callid and the two tags). Strings carry i32 lengths; there is no version.
  */
-import { binInt, binStr, binUint, defineV110Message, type MessageValues } from "tsips";
+import { binStr, binUint, defineV110Message, type MessageValues } from "tsips";
+import { DLG_RECORD_HEAD } from "./messages.ts";
 
 /** The module name 1.10 dialog datagrams are addressed to (`bin_register_cb("dialog", …)`). */
 export const V110_DIALOG_MODULE = "dialog";
@@ -13,26 +14,14 @@ export const V110_DLG_CREATED = 1;
 export const V110_DLG_UPDATED = 2;
 export const V110_DLG_DELETED = 3;
 
-/** The 25 items `dlg_replicated_create`/`_update` push, in push order (§5.1). */
+/**
+ * The 25 items `dlg_replicated_create`/`_update` push, in push order (§5.1). Items 1–18
+ * (identity, h_id, times, state, sockets, CSeqs, route sets, contacts, mangled URIs) are the
+ * first 18 of the 3.x record, which grew from this one; 1.10 then ends with values,
+ * profiles, flags and the absolute timeout.
+ */
 export const V110_RECORD_FIELDS = [
-  binStr("callid"), // 1
-  binStr("callerTag"), // 2 From tag of the INVITE
-  binStr("calleeTag"), // 3 To tag of the answering leg
-  binStr("fromUri"), // 4
-  binStr("toUri"), // 5
-  binUint("hId"), // 6 the sender's id (the receiver takes its own, §6.2)
-  binUint("startTs"), // 7
-  binInt("state"), // 8 3 CONFIRMED_NA, 4 CONFIRMED
-  binStr("callerSocket"), // 9 udp:IP:PORT the INVITE came in on
-  binStr("calleeSocket"), // 10 udp:IP:PORT the 2xx came in on
-  binStr("callerCseq"), // 11 caller leg r_cseq (create: ignored, stored as "0")
-  binStr("calleeCseq"), // 12 callee leg r_cseq
-  binStr("callerRouteSet"), // 13
-  binStr("calleeRouteSet"), // 14
-  binStr("callerContact"), // 15
-  binStr("calleeContact"), // 16
-  binStr("calleeMangledFrom"), // 17
-  binStr("calleeMangledTo"), // 18
+  ...DLG_RECORD_HEAD,
   binStr("vars"), // 19 name#value| pairs, escaped
   binStr("profiles"), // 20 name#value| pairs, escaped
   binUint("userFlags"), // 21

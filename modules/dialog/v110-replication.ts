@@ -7,7 +7,7 @@
  * The `*_recv` statistics count datagrams by type, whatever their outcome (as 1.10).
  */
 import { coreHash, type BinV110Api, type BinV110Packet, type BinV110ReceiveCtx } from "tsips";
-import { isState, type DialogHost } from "./host.ts";
+import { applyReplicatedState, emitReplicatedUpdate, isState, type DialogHost } from "./host.ts";
 import { DLG_FLAG_CHANGED, DLG_FLAG_NEW, DLG_FLAG_VP_CHANGED, DLG_FLAGS_NOT_SENT, DLG_STATE_DELETED, Dialog } from "./store.ts";
 import {
   V110_DIALOG_MODULE, V110_DLG_CREATED, V110_DLG_DELETED, V110_DLG_UPDATED, V110DlgCreated, V110DlgDeleted, V110DlgUpdated,
@@ -217,14 +217,9 @@ export class V110Replication {
       h.st.processed_dialogs.inc();
       return this.build(rec);
     }
-    if (!isState(rec.state)) return false;
-    if (rec.state === DLG_STATE_DELETED) {
-      h.terminate(d, "replicated", false);
-      return true;
-    }
-    const old = d.state;
-    d.wire = undefined;
-    if (rec.state !== old) h.setStateRaw(d, rec.state);
+    const old = applyReplicatedState(h, d, rec.state);
+    if (old === false) return false;
+    if (old === undefined) return true;
     d.callerCseq = rec.callerCseq;
     d.calleeCseq = rec.calleeCseq;
     this.addValues(d, rec.vars);
@@ -237,8 +232,7 @@ export class V110Replication {
       d.expiresAt = exp;
       h.arm(d);
     }
-    if (rec.state !== old) h.events.emit({ kind: "state", dialog: d, origin: "replicated", oldState: old, newState: rec.state });
-    h.events.emit({ kind: "updated", dialog: d, origin: "replicated" });
+    emitReplicatedUpdate(h, d, old);
     return true;
   }
 
