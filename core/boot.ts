@@ -7,6 +7,7 @@ import { parseCfgFile } from "./cfg/index.ts";
 import type { CfgDiagnostic } from "./cfg/ast.ts";
 import { TsipsAggregateError, TsipsError } from "./errors.ts";
 import { createHooks, type CoreHooks } from "./hooks.ts";
+import { BinUdpListener, parseBinListen } from "./bin/v110/udp-listener.ts";
 import { createRootLogger, opensipsLevelToPino, pinoLevelToOpensips, type TsipsLogger } from "./log.ts";
 import { ModuleRuntime } from "./loader/lifecycle.ts";
 import { createMiHost } from "./mi/host.ts";
@@ -106,6 +107,7 @@ export async function bootNode(cfgPath: string, opts: BootOptions = {}): Promise
     info: { version: TSIPS_VERSION, cfgFile: plan.cfg.mainFile, sockets: plan.sockets, globals: plan.globals, autoScaling: plan.autoScaling, startedAt },
     ...(opts.initTimeoutMs !== undefined ? { initTimeoutMs: opts.initTimeoutMs } : {}),
   });
+  const v110 = await openBinListen(plan, runtime, hooks, log);
   const node: TsipsNode = {
     hooks, stats, mi, runtime, log, plan,
     get listeners() {
@@ -120,6 +122,7 @@ export async function bootNode(cfgPath: string, opts: BootOptions = {}): Promise
           log.error({ err }, "a shutdown hook failed");
         }
         await runtime.stop(reason);
+        await v110?.close();
         log.notice("stopped");
       })();
       return stopping;
@@ -142,11 +145,34 @@ export async function bootNode(cfgPath: string, opts: BootOptions = {}): Promise
   opts.onHooks?.(hooks);
   hooks.lifecycle.modulesLoaded.call({ modules: plan.order });
   hooks.lifecycle.paramsReady.call({ modules: plan.order, params: plan.params });
-  await runtime.start(plan.modules, plan.order, plan.params, plan.bindings, plan.paramLocations);
+  try {
+    await runtime.start(plan.modules, plan.order, plan.params, plan.bindings, plan.paramLocations);
+  } catch (err) {
+    await v110?.close();
+    throw err;
+  }
   await hooks.lifecycle.initDone.promise({ modules: plan.order });
   hooks.lifecycle.ready.call({ modules: plan.order, listeners: runtime.listeners });
   const ms = Date.now() - startedAt;
   log.notice({ listeners: runtime.listeners, modules: plan.order.length, ms },
     `ready: ${runtime.listeners.length ? `listening on ${runtime.listeners.join(", ")}` : "no listeners"}`);
   return node;
+}
+
+/**
+ * OpenSIPS 1.10 `bin_listen`: the core's UDP socket for the 1.10 BIN interface, bound before
+ * the modules init (so their sends have a socket) and closed after they are destroyed.
+ * `bin_children` is accepted as in 1.10; tsips reads the socket in its event loop.
+ */
+async function openBinListen(plan: LoadPlan, runtime: ModuleRuntime, hooks: CoreHooks, log: TsipsLogger): Promise<BinUdpListener | undefined> {
+  const v = plan.globals.get("bin_listen");
+  if (!v || v.kind === "int") return undefined;
+  const listener = new BinUdpListener(runtime.bin.v110, hooks, log.child({ module: "core" }) as TsipsLogger);
+  await listener.open(parseBinListen(v.value));
+  const children = cfgInt(plan, "bin_children");
+  if (children !== undefined && children <= 0) {
+    log.warn(`bin_children = ${children}: 1.10 would start no BIN receiver; tsips reads the bin_listen socket in its event loop anyway`);
+  }
+  runtime.listeners.push(`${listener.sockStr} (bin_listen)`);
+  return listener;
 }

@@ -69,6 +69,7 @@ export const ERROR_CATALOG = entries({
   TSIPS_ERR_BIN_TOO_BIG: { summary: "a BIN packet would exceed 65535 bytes", fix: "send less per packet (e.g. lower sync_packet_size)" },
   TSIPS_ERR_BIN_MALFORMED: { summary: "a received BIN packet is malformed", fix: "the peer sent bad data; it was dropped and counted" },
   TSIPS_ERR_BIN_SHORT: { summary: "a BIN packet ended before all its fields were read", fix: "the peer's packet does not match the declared message; it was dropped" },
+  TSIPS_ERR_BIN_CRC: { summary: "a 1.10 BIN datagram's checksum does not match its bytes", fix: "the sender is not OpenSIPS 1.10-compatible or the datagram was damaged; it was dropped and counted" },
   TSIPS_ERR_BIN_VERSION: { summary: "a BIN packet has a version this node does not accept", fix: "upgrade the older node; the packet was dropped and counted" },
   TSIPS_ERR_BIN_NO_TRANSPORT: { summary: "no transport serves BIN sends", fix: "loadmodule \"proto_bin.so\" and define a socket=bin:IP:PORT" },
   TSIPS_ERR_BIN_SEND: { summary: "a BIN packet could not be sent", fix: "check that the destination is reachable" },

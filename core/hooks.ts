@@ -13,6 +13,8 @@
  * | lifecycle.shutdown | AsyncSeriesHook | orderly shutdown begins, before any destroy | core/boot | — |
  * | bin.receive (HookMap by capability) | SyncBailHook | a complete BIN packet arrived | core/bin dispatch | `true` = handled (stops) |
  * | bin.send | SyncBailHook | a module sends a BIN packet | core/bin `send` | first non-undefined status wins |
+ * | bin.receiveV110 (HookMap by module name) | SyncBailHook | a 1.10 BIN datagram passed the marker/CRC checks | core/bin/v110 dispatch | `true` = handled (stops) |
+ * | bin.sendV110 | SyncBailHook | a module sends a 1.10 BIN datagram | core/bin/v110 `send` | first non-undefined status wins |
  * | bin.peer | SyncHook | a BIN connection to/from a peer opened, closed or failed | core/bin (for the transport) | — |
  * | mi.commandAdded | SyncHook | an MI command was registered | core/mi | — |
  * | stats.collect | SyncHook | statistics are about to be read | core/mi; core for prometheus (`ctx.collectStats`) | — |
@@ -20,6 +22,7 @@
  */
 import { AsyncSeriesHook, HookMap, SyncBailHook, SyncHook } from "tapable";
 import type { BinPacket } from "./bin/packet.ts";
+import type { BinV110Packet } from "./bin/v110/packet.ts";
 
 /** Where a received packet came from (remote end of the TCP connection). */
 export interface BinSource {
@@ -32,6 +35,19 @@ export interface BinSource {
 export interface BinReceiveCtx {
   packet: BinPacket;
   source: BinSource;
+}
+
+/** Where a 1.10 datagram came from (its UDP source; 1.10 never looks at it, tsips logs it). */
+export interface BinV110Source {
+  proto: "udp";
+  host: string;
+  port: number;
+}
+
+/** Context of one received 1.10 datagram. Valid only during the callback (the bytes are the receive buffer). */
+export interface BinV110ReceiveCtx {
+  packet: BinV110Packet;
+  source: BinV110Source;
 }
 
 /** A packet to send to `host:port` (bytes are the whole packet, header included). */
@@ -129,6 +145,21 @@ export function createHooks() {
        * TSIPS_ERR_BIN_NO_TRANSPORT.
        */
       send: new SyncBailHook<[BinSendRequest], BinSendStatus | undefined>(["req"]),
+      /**
+       * 1.10 interface: per-module-name receive hook. Called by core/bin/v110 dispatch for a
+       * datagram whose length, marker and CRC passed and whose module name matches the key
+       * exactly. Tapped through `ctx.bin.v110.registerCb`; the most recent registration runs
+       * first (1.10 calls the first match only); returning `true` stops.
+       */
+      receiveV110: new HookMap<SyncBailHook<[BinV110ReceiveCtx], true | undefined>>(
+        () => new SyncBailHook<[BinV110ReceiveCtx], true | undefined>(["ctx"]),
+      ),
+      /**
+       * 1.10 interface: send a datagram (CRC already written) to host:port from the
+       * `bin_listen` socket. Called by core/bin/v110 `send`; tapped by the core's UDP listener
+       * when `bin_listen` is set. No tap → "error" (no `bin_listen`).
+       */
+      sendV110: new SyncBailHook<[BinSendRequest], BinSendStatus | undefined>(["req"]),
       /** A peer connection changed. Called by core/bin when a transport reports it (`ctx.bin.peerEvent`). */
       peer: new SyncHook<[BinPeerEvent]>(["ev"]),
     }),

@@ -11,13 +11,19 @@ export type { ErrorCode, Location } from "./errors.ts";
 export { listenError, fileError, readConfiguredFile, systemErrorText, type OperationalErrorOptions } from "./os-errors.ts";
 export { BinPacket, readBinHeader, BIN_MAX_PACKET_SIZE, BIN_MIN_PACKET_SIZE } from "./bin/packet.ts";
 export type { BinHeader } from "./bin/packet.ts";
+export { defineV110Message, V110MessageRegistry, uint as binUint } from "./bin/schema.ts";
+export type { V110Message, BinItems } from "./bin/schema.ts";
+export { BinV110Packet, readV110Header, V110DatagramError, V110_MIN_PACKET_SIZE, V110_MAX_PACKET_SIZE } from "./bin/v110/packet.ts";
+export type { V110Header, V110DropReason } from "./bin/v110/packet.ts";
+export { crc32NoFinalXor } from "./bin/v110/crc.ts";
+export type { BinV110Api, BinV110Callback } from "./bin/v110/dispatch.ts";
 export { defineMessage, int as binInt, str as binStr, bytes as binBytes, strAs as binStrAs, intList as binIntList, custom as binCustom, MessageRegistry } from "./bin/schema.ts";
 export type { BinMessage, FieldDef, MessageValues } from "./bin/schema.ts";
 export type { BinApi, BinCallback } from "./bin/dispatch.ts";
 export { BinFramer, BinFramingError } from "./bin/framer.ts";
 export { createVersionGuard } from "./bin/version-guard.ts";
 export type { VersionGuard, VersionedMessage } from "./bin/version-guard.ts";
-export type { BinSource, BinReceiveCtx, BinSendStatus, BinPeerEvent, CoreHooks, EventCtx } from "./hooks.ts";
+export type { BinSource, BinReceiveCtx, BinSendStatus, BinPeerEvent, CoreHooks, EventCtx, BinV110Source, BinV110ReceiveCtx } from "./hooks.ts";
 export { MiError, miStream, isMiError } from "./mi/types.ts";
 export type {
   MiCommandDecl, MiParams, MiResult, JsonValue, MiStreamedReply, MiHost, MiCommandInfo, JsonRpcOutcome, JsonRpcOptions,

@@ -115,6 +115,8 @@ async function main(): Promise<void> {
     process.stdout.write("Listening on\n");
     for (const s of r.plan?.sockets ?? []) process.stdout.write(`             ${s.raw}\n`);
     for (const line of r.plan ? formatAutoScaling(r.plan.autoScaling) : []) process.stdout.write(`${line}\n`);
+    const binListen = r.plan?.globals.get("bin_listen");
+    if (binListen && binListen.kind !== "int") process.stdout.write(`             udp:${binListen.value} (bin_listen)\n`);
     process.stdout.write(`config file ok, exiting... (${r.plan?.modules.length ?? 0} modules, init order: ${r.plan?.order.join(", ")})\n`);
     return;
   }

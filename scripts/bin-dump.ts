@@ -4,7 +4,11 @@
  *   npx tsx scripts/bin-dump.ts capture.pcap     # a pcap of TCP (Ethernet, Linux SLL/SLL2, loopback/null, raw IP)
  *   npx tsx scripts/bin-dump.ts packets.hex      # hex, one packet (or several back to back) per line
  *   cat packets.hex | npx tsx scripts/bin-dump.ts -
- *   options: --json (one JSON object per packet, then a summary object), --full (whole bodies in hex)
+ *   options: --json (one JSON object per packet, then a summary object), --full (whole bodies in hex),
+ *            --v110 (hex input is OpenSIPS 1.10 datagrams; detected on its own when the first line's CRC matches)
+ *
+ * OpenSIPS 1.10 datagrams (UDP in a pcap, or hex) are decoded by scripts/bin-dump-v110.ts:
+ * CRC checked, every declared field named.
  *
  * Each TCP direction is reassembled by sequence number and framed like proto_bin does. For
  * every packet it prints the header, the clusterer ids (body start for clusterer-internal,
@@ -18,6 +22,7 @@ import { BinFramer } from "../core/bin/framer.ts";
 import { knownMessages } from "../core/bin/known-messages.ts";
 import { BinPacket } from "../core/bin/packet.ts";
 import type { MessageRegistry } from "../core/bin/schema.ts";
+import { dumpV110Hex, dumpV110Pcap, formatV110, looksLikeV110Hex, v110SummaryLine, type V110DumpResult } from "./bin-dump-v110.ts";
 
 // ── decoding one packet ──────────────────────────────────────────────────
 
@@ -187,12 +192,12 @@ function ipv6(b: Uint8Array, at: number): string {
   return m ? `${s.slice(0, m.index)}::${s.slice(m.index + m[0].length)}` : s;
 }
 
-function endpoint(host: string, port: number): string {
+export function endpoint(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/** Reads a classic pcap (either byte order, µs or ns) and extracts its TCP segments. */
-export function readPcap(file: Uint8Array): PcapReadResult {
+/** Walks the frames of a classic pcap (either byte order, µs or ns). */
+export function forEachPcapFrame(file: Uint8Array, cb: (time: number, frame: Buffer, linktype: number, le: boolean) => void): number {
   const b = Buffer.from(file.buffer, file.byteOffset, file.byteLength);
   if (b.length < 24) throw new Error("not a pcap file (too short)");
   const magicLE = b.readUInt32LE(0);
@@ -205,21 +210,38 @@ export function readPcap(file: Uint8Array): PcapReadResult {
   else throw new Error("not a pcap file (bad magic)");
   const u32 = (at: number): number => (le ? b.readUInt32LE(at) : b.readUInt32BE(at));
   const linktype = u32(20) & 0x0fffffff;
-  const segments: TcpSegment[] = [];
-  let skipped = 0;
   for (let off = 24; off + 16 <= b.length;) {
     const time = u32(off) + u32(off + 4) / (nano ? 1e9 : 1e6);
     const incl = u32(off + 8);
-    const frame = b.subarray(off + 16, Math.min(off + 16 + incl, b.length));
+    cb(time, b.subarray(off + 16, Math.min(off + 16 + incl, b.length)), linktype, le);
     off += 16 + incl;
-    const seg = parseFrame(frame, linktype, le);
+  }
+  return linktype;
+}
+
+/** Reads a classic pcap and extracts its TCP segments. */
+export function readPcap(file: Uint8Array): PcapReadResult {
+  const segments: TcpSegment[] = [];
+  let skipped = 0;
+  const linktype = forEachPcapFrame(file, (time, frame, lt, le) => {
+    const seg = parseFrame(frame, lt, le);
     if (seg) segments.push({ ...seg, time });
     else skipped++;
-  }
+  });
   return { segments, skipped, linktype };
 }
 
-function parseFrame(f: Buffer, linktype: number, le: boolean): Omit<TcpSegment, "time"> | null {
+/** The IP packet inside one frame: addresses, L4 protocol (6 TCP, 17 UDP) and where its header starts and ends. */
+export interface IpPayload {
+  src: string;
+  dst: string;
+  proto: number;
+  at: number;
+  end: number;
+}
+
+/** Strips the link layer and the IPv4/IPv6 header of one frame (fragments and other protocols → null). */
+export function ipPayload(f: Buffer, linktype: number, le: boolean): IpPayload | null {
   let at: number;
   let proto: number; // ethertype
   switch (linktype) {
@@ -260,40 +282,44 @@ function parseFrame(f: Buffer, linktype: number, le: boolean): Omit<TcpSegment, 
     default:
       throw new Error(`unsupported pcap link type ${linktype}`);
   }
-  let src: string, dst: string, tcpAt: number, tcpEnd: number;
   if (proto === 0x0800) {
     if (f.length < at + 20 || f[at]! >> 4 !== 4) return null;
     const ihl = (f[at]! & 15) * 4;
     const total = f.readUInt16BE(at + 2);
     const fragOff = f.readUInt16BE(at + 6) & 0x3fff; // MF flag + offset
-    if (f[at + 9] !== 6 || fragOff !== 0) return null;
-    src = ipv4(f, at + 12);
-    dst = ipv4(f, at + 16);
-    tcpAt = at + ihl;
-    tcpEnd = Math.min(f.length, at + (total || f.length - at)); // total 0: TSO capture, trust the frame
-  } else if (proto === 0x86dd) {
+    if (fragOff !== 0) return null;
+    // total 0: TSO capture, trust the frame
+    return { src: ipv4(f, at + 12), dst: ipv4(f, at + 16), proto: f[at + 9]!, at: at + ihl, end: Math.min(f.length, at + (total || f.length - at)) };
+  }
+  if (proto === 0x86dd) {
     if (f.length < at + 40) return null;
     let next = f[at + 6]!;
     const payloadLen = f.readUInt16BE(at + 4);
-    src = ipv6(f, at + 8);
-    dst = ipv6(f, at + 24);
-    tcpEnd = Math.min(f.length, at + 40 + (payloadLen || f.length - at - 40));
-    tcpAt = at + 40;
+    const end = Math.min(f.length, at + 40 + (payloadLen || f.length - at - 40));
+    let l4 = at + 40;
     while (next === 0 || next === 43 || next === 60 || next === 51) { // hop-by-hop, routing, dest opts, AH
-      if (tcpAt + 2 > f.length) return null;
-      const n = f[tcpAt]!;
-      tcpAt += next === 51 ? (f[tcpAt + 1]! + 2) * 4 : (f[tcpAt + 1]! + 1) * 8;
+      if (l4 + 2 > f.length) return null;
+      const n = f[l4]!;
+      l4 += next === 51 ? (f[l4 + 1]! + 2) * 4 : (f[l4 + 1]! + 1) * 8;
       next = n;
     }
-    if (next !== 6) return null; // fragments and non-TCP
-  } else return null;
+    if (next === 44) return null; // fragments
+    return { src: ipv6(f, at + 8), dst: ipv6(f, at + 24), proto: next, at: l4, end };
+  }
+  return null;
+}
+
+function parseFrame(f: Buffer, linktype: number, le: boolean): Omit<TcpSegment, "time"> | null {
+  const ip = ipPayload(f, linktype, le);
+  if (!ip || ip.proto !== 6) return null;
+  const { at: tcpAt, end: tcpEnd } = ip;
   if (tcpEnd < tcpAt + 20) return null;
   const sport = f.readUInt16BE(tcpAt), dport = f.readUInt16BE(tcpAt + 2);
   const seq = f.readUInt32BE(tcpAt + 4);
   const doff = (f[tcpAt + 12]! >> 4) * 4;
   const flags = f[tcpAt + 13]!;
   return {
-    src: endpoint(src, sport), dst: endpoint(dst, dport), seq,
+    src: endpoint(ip.src, sport), dst: endpoint(ip.dst, dport), seq,
     syn: (flags & 2) !== 0, fin: (flags & 1) !== 0, rst: (flags & 4) !== 0,
     payload: f.subarray(Math.min(tcpAt + doff, tcpEnd), tcpEnd),
   };
@@ -467,12 +493,12 @@ export function summaryLine(r: DumpResult): string {
   return `${r.packets.length} packets, ${r.undecodedBytes} bytes undecoded, ${r.streams} streams`;
 }
 
-const USAGE = "usage: bin-dump [--json] [--full] <file.pcap | file.hex | ->";
+const USAGE = "usage: bin-dump [--json] [--full] [--v110] <file.pcap | file.hex | ->";
 
 export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(`${s}\n`)): Promise<number> {
   const flags = new Set(argv.filter((a) => a.startsWith("--")));
   const files = argv.filter((a) => !a.startsWith("--"));
-  for (const f of flags) if (f !== "--json" && f !== "--full" && f !== "--help") {
+  for (const f of flags) if (f !== "--json" && f !== "--full" && f !== "--help" && f !== "--v110") {
     process.stderr.write(`bin-dump: unknown option ${f}\n${USAGE}\n`);
     return 2;
   }
@@ -490,8 +516,16 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   }
   const isPcap = data.length >= 4 && [0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1, 0x0a0d0d0a].includes(data.readUInt32LE(0));
   let r: DumpResult;
+  let v110: V110DumpResult | undefined;
   try {
-    r = isPcap ? dumpPcap(data) : dumpHex(data.toString("utf8"));
+    if (isPcap) {
+      r = dumpPcap(data);
+      v110 = dumpV110Pcap(data);
+      if (v110.datagrams.length === 0) v110 = undefined;
+    } else if (flags.has("--v110") || looksLikeV110Hex(data.toString("utf8"))) {
+      v110 = dumpV110Hex(data.toString("utf8"));
+      r = { packets: [], undecodedBytes: 0, streams: 0, problems: [] };
+    } else r = dumpHex(data.toString("utf8"));
   } catch (e) {
     process.stderr.write(`bin-dump: ${file}: ${(e as Error).message}\n`);
     return 1;
@@ -499,6 +533,12 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   const json = flags.has("--json");
   for (const p of r.packets) out(json ? JSON.stringify(p) : formatPacket(p, flags.has("--full")));
   for (const pr of r.problems) process.stderr.write(`bin-dump: ${pr}\n`);
+  if (v110) {
+    for (const d of v110.datagrams) out(json ? JSON.stringify({ wire: "1.10", ...d }) : formatV110(d));
+    if (r.packets.length > 0 || r.streams > 0) out(json ? JSON.stringify({ summary: { packets: r.packets.length, undecoded_bytes: r.undecodedBytes, streams: r.streams } }) : summaryLine(r));
+    out(json ? JSON.stringify({ summary_v110: { datagrams: v110.datagrams.length, undecoded_bytes: v110.undecodedBytes } }) : v110SummaryLine(v110));
+    return r.undecodedBytes === 0 && v110.undecodedBytes === 0 ? 0 : 3;
+  }
   out(json ? JSON.stringify({ summary: { packets: r.packets.length, undecoded_bytes: r.undecodedBytes, streams: r.streams } }) : summaryLine(r));
   return r.undecodedBytes === 0 ? 0 : 3;
 }

@@ -523,8 +523,9 @@ export function formatReport(r: FailoverReport): string {
 
 // ── CLI ─────────────────────────────────────────────────────────────────
 
-const USAGE = "usage: npm run failover -- [--contacts N] [--dialogs M] [--signal KILL|TERM] [--under-load] [--rate R] [--no-restart] [--json] [--logs DIR]\n" +
-  "       npm run failover -- --partition cut|blackhole [--partition-ms MS] [--contacts N] [--dialogs M] [--json] [--logs DIR]\n";
+const USAGE = "usage: npm run failover -- [--contacts N] [--dialogs M] [--signal KILL|TERM] [--under-load] [--rate R] [--no-restart] [--json] [--logs DIR]\n"
+  + "       npm run failover -- --partition cut|blackhole [--partition-ms MS] [--contacts N] [--dialogs M] [--json] [--logs DIR]\n"
+  + "       npm run failover -- --v110 [--dialogs M] [--json]   (OpenSIPS 1.10 mode: A replicates to B, A is killed)\n";
 
 async function main(): Promise<void> {
   let parsed;
@@ -533,7 +534,7 @@ async function main(): Promise<void> {
       options: {
         contacts: { type: "string" }, dialogs: { type: "string" }, signal: { type: "string" }, json: { type: "boolean" },
         "under-load": { type: "boolean" }, rate: { type: "string" }, "no-restart": { type: "boolean" }, logs: { type: "string" },
-        "seed-fallback": { type: "string" }, quiet: { type: "boolean" }, help: { type: "boolean", short: "h" },
+        "seed-fallback": { type: "string" }, quiet: { type: "boolean" }, help: { type: "boolean", short: "h" }, v110: { type: "boolean" },
         partition: { type: "string" }, "partition-ms": { type: "string" },
       },
     });
@@ -570,6 +571,13 @@ async function main(): Promise<void> {
       ...(v.logs ? { logsDir: resolve(v.logs) } : {}),
     });
     process.stdout.write(v.json ? `${JSON.stringify(r)}\n` : formatPartitionReport(r));
+    process.exitCode = r.ok ? 0 : 1;
+    return;
+  }
+  if (v.v110) {
+    const { runV110Failover, formatV110Report } = await import("./failover-v110.ts");
+    const r = await runV110Failover({ dialogs: num(v.dialogs, "dialogs", DEFAULTS.dialogs), progress: !v.quiet });
+    process.stdout.write(v.json ? `${JSON.stringify(r)}\n` : formatV110Report(r));
     process.exitCode = r.ok ? 0 : 1;
     return;
   }

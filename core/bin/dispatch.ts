@@ -9,6 +9,7 @@ import type { BinPeerEvent, BinReceiveCtx, BinSendStatus, BinSource, CoreHooks }
 import type { TsipsLogger } from "../log.ts";
 import type { Stat, StatsRegistry } from "../stats.ts";
 import { BinPacket } from "./packet.ts";
+import { BinV110Core, type BinV110Api } from "./v110/dispatch.ts";
 
 /** A BIN callback: one received packet of the capability it was registered for. */
 export type BinCallback = (packet: BinPacket, ctx: BinReceiveCtx) => void;
@@ -36,6 +37,12 @@ export interface BinApi {
   deliver(bytes: Uint8Array, source: BinSource): void;
   /** Reports a connection change (the clusterer uses it for fast failure detection). */
   peerEvent(ev: BinPeerEvent): void;
+
+  /**
+   * The OpenSIPS 1.10 interface (UDP from `bin_listen`, module names, CRC): same hooks
+   * pattern, its own packet class. See core/bin/v110/dispatch.ts.
+   */
+  readonly v110: BinV110Api;
 }
 
 /** Core-wide BIN counters (group `bin`). */
@@ -52,6 +59,8 @@ let registrationStage = 0;
 
 export class BinCore {
   readonly stats: BinCoreStats;
+  /** The 1.10 side (datagrams from and to `bin_listen`). */
+  readonly v110: BinV110Core;
 
   constructor(
     private readonly hooks: CoreHooks,
@@ -65,6 +74,7 @@ export class BinCore {
       callbackErrors: stats.register("bin", "callback_errors", { doc: "BIN callbacks that threw" }),
       noTransport: stats.register("bin", "send_no_transport", { doc: "sends with no transport loaded" }),
     };
+    this.v110 = new BinV110Core(hooks, log, stats);
   }
 
   /** The `ctx.bin` of one module. */
@@ -92,6 +102,7 @@ export class BinCore {
       },
       deliver: (bytes, source) => this.deliver(bytes, source),
       peerEvent: (ev) => hooks.bin.peer.call(ev),
+      v110: this.v110.forModule(module, isOpen),
     };
   }
 

@@ -11,9 +11,29 @@
  * const pkt = UcontactDelete.encode({ domain: "location", aor: "alice", ... });
  * const rec = UcontactDelete.decode(receivedPacket); // typed { domain: string; ... }
  * ```
+ *
+ * The OpenSIPS 1.10 interface (module name instead of capability, no versions, i32 string
+ * lengths, a CRC) is declared the same way with `defineV110Message`: the same field helpers,
+ * the same compiled push/pop, a `BinV110Packet` instead of a `BinPacket`.
  */
 import { TsipsError } from "../errors.ts";
 import { BinPacket } from "./packet.ts";
+import { BinV110Packet } from "./v110/packet.ts";
+
+/**
+ * The item calls both packet generations offer (3.x `BinPacket`, 1.10 `BinV110Packet`): what
+ * a field pushes and pops through. The length width of a str is the packet's business.
+ */
+export interface BinItems {
+  /** Capability (3.x) or module name (1.10), for error messages. */
+  readonly capability: string;
+  pushInt(v: number): unknown;
+  pushStr(s: string | Uint8Array | null | undefined): unknown;
+  popInt(): number;
+  popStr(): string;
+  popBytes(): Buffer;
+  remaining(): number;
+}
 
 /** One field of a message: how to push it and how to pop it. */
 export interface FieldDef<N extends string = string, T = unknown> {
@@ -22,8 +42,8 @@ export interface FieldDef<N extends string = string, T = unknown> {
   readonly kind: string;
   /** Only present on the wire when this returns true for the packet's version. */
   readonly when?: (version: number) => boolean;
-  push(pkt: BinPacket, value: T): void;
-  pop(pkt: BinPacket): T;
+  push(pkt: BinItems, value: T): void;
+  pop(pkt: BinItems): T;
   /** Value used when `when` excludes the field. */
   readonly absent: T;
 }
@@ -35,6 +55,11 @@ interface FieldOpts {
 /** A signed 32-bit int. @opensips bin_push_int / bin_pop_int */
 export function int<N extends string>(name: N, opts: FieldOpts = {}): FieldDef<N, number> {
   return { name, kind: "int", ...opts, absent: 0, push: (p, v) => void p.pushInt(v), pop: (p) => p.popInt() };
+}
+
+/** An unsigned 32-bit int (ids, UNIX times, flag words): pushed as i32, read back unsigned. */
+export function uint<N extends string>(name: N, opts: FieldOpts = {}): FieldDef<N, number> {
+  return { name, kind: "uint", ...opts, absent: 0, push: (p, v) => void p.pushInt(v), pop: (p) => p.popInt() >>> 0 };
 }
 
 /** A str holding UTF-8 text; empty and NULL are both "". @opensips bin_push_str / bin_pop_str */
@@ -132,8 +157,8 @@ export interface BinMessage<F extends readonly FieldDef[]> {
   isAccepted(version: number): boolean;
 }
 
-type CompiledPop = (p: BinPacket, version: number) => Record<string, unknown>;
-type CompiledPush = (p: BinPacket, v: Record<string, unknown>, version: number) => void;
+type CompiledPop = (p: BinItems, version: number) => Record<string, unknown>;
+type CompiledPush = (p: BinItems, v: Record<string, unknown>, version: number) => void;
 
 /**
  * Unrolls a field list into one straight-line push and one straight-line pop function, so
@@ -216,5 +241,63 @@ export class MessageRegistry {
     if (!list) return undefined;
     if (version === undefined) return list[0];
     return list.find((m) => m.isAccepted(version)) ?? list[0];
+  }
+}
+
+// ── the 1.10 interface ───────────────────────────────────────────────────
+
+export interface V110MessageDecl<F extends readonly FieldDef[]> {
+  /** OpenSIPS name of the packet type, e.g. "REPLICATION_DLG_CREATED". */
+  name: string;
+  /** The module name the receiver registered (`bin_register_cb`), e.g. "dialog". */
+  module: string;
+  type: number;
+  fields: F;
+}
+
+/** A declared 1.10 message: one field list drives encode, decode and bin-dump. */
+export interface V110Message<F extends readonly FieldDef[]> {
+  readonly wire: "1.10";
+  readonly name: string;
+  readonly module: string;
+  readonly type: number;
+  readonly fields: F;
+  /** Starts a datagram (bin_init) and pushes every field. */
+  encode(values: MessageValues<F>): BinV110Packet;
+  pushFields(pkt: BinV110Packet, values: MessageValues<F>): void;
+  /** Pops every field (throws TSIPS_ERR_BIN_SHORT when the datagram ends early). */
+  decode(pkt: BinV110Packet): MessageValues<F>;
+}
+
+/** Declares one 1.10 message (no version: 1.10 has none). */
+export function defineV110Message<const F extends readonly FieldDef[]>(decl: V110MessageDecl<F>): V110Message<F> {
+  const { pushFields: push, popFields: pop } = compileFields(decl.fields);
+  return {
+    wire: "1.10",
+    name: decl.name,
+    module: decl.module,
+    type: decl.type,
+    fields: decl.fields,
+    encode(values) {
+      const pkt = BinV110Packet.init(decl.module, decl.type);
+      push(pkt, values as Record<string, unknown>, 0);
+      return pkt;
+    },
+    pushFields: (pkt, values) => push(pkt, values as Record<string, unknown>, 0),
+    decode: (pkt) => pop(pkt, 0) as MessageValues<F>,
+  };
+}
+
+/** The 1.10 messages tools know, by module name and type. */
+export class V110MessageRegistry {
+  private readonly byKey = new Map<string, V110Message<readonly FieldDef[]>>();
+
+  add(...msgs: V110Message<readonly FieldDef[]>[]): this {
+    for (const m of msgs) this.byKey.set(`${m.module}\u0000${m.type}`, m);
+    return this;
+  }
+
+  find(module: string, type: number): V110Message<readonly FieldDef[]> | undefined {
+    return this.byKey.get(`${module}\u0000${type}`);
   }
 }

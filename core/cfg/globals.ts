@@ -27,6 +27,8 @@ export type GlobalType =
   | "alias"
   /** socket definition (§3.2) */
   | "socket"
+  /** OpenSIPS 1.10 `bin_listen = HOST:PORT` (no protocol, port mandatory, once) */
+  | "binListen"
   | "mpath"
   /** NAME scale up to ... [scale down to ...] (auto-scaling.ts) */
   | "autoScalingProfile"
@@ -89,6 +91,9 @@ export const KNOWN_GLOBALS: ReadonlyMap<string, GlobalDef> = new Map<string, Glo
   ["mcast_loopback", t("bool")],
   ["mcast_ttl", t("int")],
   ["maxbuffer", t("int")],
+  // OpenSIPS 1.10 Binary Internal Interface (spec/bin-1.10.md §1.1): BIN over UDP
+  ["bin_listen", t("binListen")],
+  ["bin_children", t("sint")],
   ["max_recv_buffer_size", t("int")],
   // TCP
   ["tcp_accept_aliases", t("bool")],

@@ -15,7 +15,7 @@ import { TooManyErrors, type CfgReport } from "./diag.ts";
 import { KNOWN_GLOBALS, REMOVED_GLOBALS, suggestGlobal, type GlobalDef } from "./globals.ts";
 import type { FlatSource } from "./include.ts";
 import { Lexer, describeToken, type Token } from "./lexer.ts";
-import { parseHostPort, parseSocketWord, type WordError } from "./socket.ts";
+import { parseHostPort, parseSocketWord, SOCKET_PROTOS, type WordError } from "./socket.ts";
 
 /** Route block keywords and whether their `[name]` header is required, optional or absent. */
 const ROUTE_KINDS: ReadonlyMap<string, "required" | "optional" | "none"> = new Map([
@@ -60,6 +60,8 @@ export class Parser {
   private readonly profiles: { name: string; loc: Location }[] = [];
   private readonly profileUses: AutoScalingUse[] = [];
   private readonly cursor: ProfileCursor;
+  /** Where the one `bin_listen` was defined (1.10 allows a single binary packet interface). */
+  private binListenAt: Location | undefined;
 
   constructor(src: FlatSource, report: CfgReport) {
     this.src = src;
@@ -211,6 +213,8 @@ export class Parser {
     switch (def.type) {
       case "socket":
         return this.socket(name, eq);
+      case "binListen":
+        return this.binListen(name, eq);
       case "mpath": {
         const v = this.valueToken(eq);
         if (v.kind !== "str") return this.badValue(v, "string value expected (mpath = \"/path/to/modules/\")");
@@ -357,6 +361,47 @@ export class Parser {
   private wordError(code: ErrorCode, wordStart: number, e: WordError): void {
     const start = wordStart + e.offset;
     this.report.error(code, e.message, this.span(start, start + e.length));
+  }
+
+  // ── bin_listen (OpenSIPS 1.10) ─────────────────────────────────────────
+
+  /**
+   * `bin_listen = HOST:PORT` (cfg.y `listen_id ':' port`): always UDP, so no protocol; the
+   * port is mandatory (`any` = 5060, the default SIP port, as 1.10); one per config.
+   */
+  private binListen(kw: Token, eq: Token): void {
+    const loc = this.loc(kw);
+    const w = this.rawWord(eq);
+    if (this.binListenAt) {
+      const f = this.binListenAt;
+      this.report.error("TSIPS_ERR_CFG_SOCKET", `can only define one binary packet interface (bin_listen already set at ${f.file}:${f.line}:${f.col})`, loc);
+      return;
+    }
+    this.binListenAt = loc;
+    const proto = /^([A-Za-z][A-Za-z_]*):(?=[^:]*:|\[)/.exec(w.text);
+    if (proto && !w.text.startsWith("[") && (SOCKET_PROTOS.has(proto[1]!.toLowerCase()))) {
+      this.wordError("TSIPS_ERR_CFG_SOCKET", w.start, {
+        message: `bin_listen takes no protocol: the 1.10 BIN socket is always UDP (write bin_listen = ${w.text.slice(proto[0].length)})`,
+        offset: 0, length: proto[1]!.length,
+      });
+      return;
+    }
+    const hp = parseHostPort(w.text);
+    if (!hp.ok) return this.wordError("TSIPS_ERR_CFG_SOCKET", w.start, hp.error);
+    if (hp.value.port === undefined) {
+      this.wordError("TSIPS_ERR_CFG_SOCKET", w.start, {
+        message: `bin_listen needs a port: HOST:PORT (e.g. bin_listen = ${hp.value.host.includes(":") ? `[${hp.value.host}]` : hp.value.host}:5062)`,
+        offset: 0, length: w.text.length,
+      });
+      return;
+    }
+    if (hp.value.host === "*") {
+      this.wordError("TSIPS_ERR_CFG_SOCKET", w.start, { message: "bin_listen needs an address, not '*'", offset: 0, length: 1 });
+      return;
+    }
+    const port = hp.value.port === 0 ? 5060 : hp.value.port;
+    const host = hp.value.host.includes(":") ? `[${hp.value.host}]` : hp.value.host;
+    this.out.push({ kind: "global", name: "bin_listen", value: { kind: "str", value: `${host}:${port}` }, loc });
   }
 
   // ── socket / listen ───────────────────────────────────────────────────

@@ -14,6 +14,7 @@ import { parseCfgText } from "../cfg/index.ts";
 import type { SocketDef, CfgValue } from "../cfg/ast.ts";
 import { TsipsError } from "../errors.ts";
 import { createHooks, type CoreHooks } from "../hooks.ts";
+import { BinUdpListener, parseBinListen } from "../bin/v110/udp-listener.ts";
 import { ModuleRuntime } from "../loader/lifecycle.ts";
 import { resolveDependencies } from "../loader/graph.ts";
 import type { LoadedModule } from "../loader/params.ts";
@@ -44,6 +45,8 @@ export interface TestHost {
   runtime: ModuleRuntime;
   /** The API a module's init returned. */
   api<A>(module: string): A;
+  /** `udp:IP:PORT` of the 1.10 `bin_listen` socket, when `globals.bin_listen` asked for one. */
+  binListen: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -94,11 +97,27 @@ export async function createTestHost(o: TestHostOptions): Promise<TestHost> {
     info: { version: "test", cfgFile: "<test-host>", sockets, globals, autoScaling: { profiles: [], uses: [] }, startedAt: Date.now() },
     ...(o.initTimeoutMs !== undefined ? { initTimeoutMs: o.initTimeoutMs } : {}),
   });
-  await runtime.start(modules, deps.order, values, deps.bindings);
+  // `globals: { bin_listen: "127.0.0.1:0" }` opens the 1.10 UDP socket as boot does (port 0: any free port).
+  const binListen = globals.get("bin_listen");
+  let v110: BinUdpListener | undefined;
+  if (binListen && binListen.kind !== "int") {
+    v110 = new BinUdpListener(runtime.bin.v110, hooks, log);
+    await v110.open(parseBinListen(binListen.value));
+  }
+  try {
+    await runtime.start(modules, deps.order, values, deps.bindings);
+  } catch (err) {
+    await v110?.close();
+    throw err;
+  }
   hooks.lifecycle.ready.call({ modules: deps.order, listeners: runtime.listeners });
   return {
     hooks, stats, mi: miHost, registry, runtime,
     api: <A>(module: string) => runtime.api(module) as A,
-    stop: () => runtime.stop("test host stopped"),
+    binListen: v110?.sockStr,
+    stop: async () => {
+      await runtime.stop("test host stopped");
+      await v110?.close();
+    },
   };
 }

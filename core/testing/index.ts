@@ -12,3 +12,5 @@ export { TcpProxy } from "./tcp-proxy.ts";
 export type { ProxyMode } from "./tcp-proxy.ts";
 export { freePort, freePorts } from "./ports.ts";
 export { waitFor } from "./wait.ts";
+export { startV110Pair, v110NodeCfg } from "./v110-pair.ts";
+export type { V110Pair, V110PairPorts } from "./v110-pair.ts";

@@ -121,6 +121,8 @@ export interface DialogApi {
   setState(ref: DialogRef, state: DlgStateNum): DialogInfo;
   /** New lifetime from now, in seconds (replicates UPDATED). */
   setTimeout(ref: DialogRef, seconds: number): DialogInfo;
+  /** An in-dialog request with CSeq `cseq` relayed towards `leg`: stores the leg's r_cseq (replicates UPDATED). */
+  setCseq(ref: DialogRef, leg: "caller" | "callee", cseq: string): DialogInfo;
   /** The CSeq this node generated last towards a leg (replicates CSEQ). */
   setLastGenCseq(ref: DialogRef, leg: "caller" | "callee", cseq: number): DialogInfo;
   /** Stores (or with `undefined` removes) a value; replicated as VALUE in state >= 4. */

@@ -7,7 +7,7 @@
 import { performance } from "node:perf_hooks";
 import { BinPacket as Packet, coreHash, createVersionGuard, type BinPacket, type MessageValues, type VersionGuard } from "tsips";
 import type { ClusterEvent, ClustererApi } from "../clusterer/api.ts";
-import { dropPacket, isState, type DialogHost } from "./host.ts";
+import { applyReplicatedState, dropPacket, emitReplicatedUpdate, isState, type DialogHost } from "./host.ts";
 import {
   DIALOG_MESSAGES_BY_TYPE, DLG_BIN_V4, DLG_REPL_CAP, DLG_SYNC_TYPE, DlgCseq, DlgDeleted, DlgValue, popDlgRecord, REPLICATION_DLG_CREATED, REPLICATION_DLG_CSEQ, REPLICATION_DLG_DELETED,
   REPLICATION_DLG_UPDATED, REPLICATION_DLG_VALUE, type ReplValue,
@@ -262,14 +262,9 @@ export class ClusterReplication {
     const d = this.lookupRec(rec.callid, rec.callerTag, rec.calleeTag, rec.hId, version);
     if (!d) return this.build(rec, "replicated");
     if (d.state === DLG_STATE_DELETED) return true;
-    if (!isState(rec.state)) return false;
-    if (rec.state === DLG_STATE_DELETED) {
-      h.terminate(d, "replicated", false);
-      return true;
-    }
-    const old = d.state;
-    d.wire = undefined;
-    if (rec.state !== old) h.setStateRaw(d, rec.state);
+    const old = applyReplicatedState(h, d, rec.state);
+    if (old === false) return false;
+    if (old === undefined) return true;
     d.callerCseq = rec.callerCseq;
     d.calleeCseq = rec.calleeCseq;
     d.callerContact = rec.callerContact;
@@ -297,8 +292,7 @@ export class ClusterReplication {
     d.onTimeoutRoute = rec.onTimeoutRoute;
     d.onHangupRoute = rec.onHangupRoute;
     if (rec.profiles) h.linkWireProfiles(d, rec.profiles, true);
-    if (rec.state !== old) h.events.emit({ kind: "state", dialog: d, origin: "replicated", oldState: old, newState: rec.state });
-    h.events.emit({ kind: "updated", dialog: d, origin: "replicated" });
+    emitReplicatedUpdate(h, d, old);
     return true;
   }
 

@@ -10,7 +10,7 @@
  * two engines can be joined by an in-memory clusterer. `index.ts` wires it into a module.
  */
 import { randomFillSync } from "node:crypto";
-import { type BinPacket, type TsipsLogger, LocalSockets, coreHash, type SocketDef } from "tsips";
+import { type BinPacket, type BinV110Api, type TsipsLogger, LocalSockets, coreHash, type SocketDef } from "tsips";
 import type { ClusterEvent, ClustererApi } from "../clusterer/api.ts";
 import type {
   CreateDialogOptions, DialogApi, DialogCounts, DialogEvent, DialogEventKind, DialogInfo, DialogRef, DlgStateNum, ProfileInfo,
@@ -28,6 +28,7 @@ import { ProfileTable, type ProfileDef } from "./profiles.ts";
 import { record, wireOf, type DlgRecord } from "./record.ts";
 import { DLG_FLAG_NEW, DLG_FLAG_SYNCED, DLG_STATE_DELETED, Dialog, DialogTable, SHTAG_VALUE_NAME } from "./store.ts";
 import { LifetimeTimers } from "./timers.ts";
+import { V110Replication, type V110Destination } from "./v110-replication.ts";
 import { parseProfiles } from "./vals.ts";
 
 export { DIALOG_STAT_NAMES, type DialogEngineParams, type DialogStatName } from "./host.ts";
@@ -47,6 +48,11 @@ export interface DialogEngineOptions {
   timers?: boolean;
   /** Random per-bucket id start (default true, as OpenSIPS). */
   randomIds?: boolean;
+  /**
+   * OpenSIPS 1.10 replication: resolved `replicate_dialogs_to` destinations (sending order)
+   * and what sends and receives datagrams (`ctx.bin.v110`, or a test's in-memory wire).
+   */
+  v110?: { destinations: readonly V110Destination[]; bin?: Pick<BinV110Api, "send" | "registerCb"> | undefined };
 }
 
 /** Random bytes for tags, refilled in blocks (a tag per leg per dialog is on the create path). */
@@ -85,6 +91,11 @@ export class DialogEngine implements DialogApi, DialogHost {
   private readonly profileRepl: ProfileReplication | undefined;
   /** The 3.6 dialog replication that local changes go out through (undefined: not configured). */
   private readonly repl36: ClusterReplication | undefined;
+  /** OpenSIPS 1.10 replication (sending to `replicate_dialogs_to`, receiving with `accept_replicated_dialogs`). */
+  readonly v110: V110Replication;
+  /** The 1.10 replication that local changes go out through (undefined: no destination). */
+  private readonly repl110: V110Replication | undefined;
+  private readonly v110Bin: Pick<BinV110Api, "send" | "registerCb"> | undefined;
   private early = 0;
   private active = 0;
   private started = false;
@@ -125,6 +136,11 @@ export class DialogEngine implements DialogApi, DialogHost {
     this.clusterRepl = new ClusterReplication(this, cl, this.ownership);
     this.profileRepl = cl ? new ProfileReplication(this, cl) : undefined;
     this.repl36 = this.dlgRepl ? this.clusterRepl : undefined;
+    this.v110Bin = o.v110?.bin;
+    this.v110 = new V110Replication(this, this.v110Bin, {
+      destinations: o.v110?.destinations ?? [], accept: (o.params.accept_replicated_dialogs ?? 0) !== 0,
+    });
+    this.repl110 = this.v110.sending ? this.v110 : undefined;
     if (this.dlgRepl && !this.sockets.defaultSip()) {
       this.log.warn("dialog replication is on but no SIP socket is defined (socket=udp:IP:PORT [tag NAME]): "
         + "local dialogs cannot be created, and replicated ones can only match a listener a peer names");
@@ -140,6 +156,7 @@ export class DialogEngine implements DialogApi, DialogHost {
     this.started = true;
     if (this.profRepl) this.profileRepl?.start();
     if (this.dlgRepl) this.clusterRepl.start();
+    this.v110.start(this.v110Bin);
   }
 
   private startTimers(): void {
@@ -248,7 +265,10 @@ export class DialogEngine implements DialogApi, DialogHost {
     this.timers.wheel.remove(d);
     this.ownership.clearOverdue(d);
     this.sendProfileRemovals(this.profilesTable.unlinkAll(d));
-    if (replicate && old >= 3) this.repl36?.sendDeleted(d);
+    if (replicate && old >= 3) {
+      this.repl36?.sendDeleted(d);
+      if (d.replicated) this.repl110?.sendDeleted(d);
+    }
     this.emit({ kind: "terminated", dialog: d, origin: reason === "replicated" ? "replicated" : reason === "sync-purge" ? "sync" : "local", oldState: old, newState: DLG_STATE_DELETED, reason });
     if (keep && this.params.delete_delay > 0) this.timers.wheel.add(d, this.nowSec() + this.params.delete_delay);
     else this.unlinkFromTable(d);
@@ -317,7 +337,7 @@ export class DialogEngine implements DialogApi, DialogHost {
     const calleeSock = o.calleeSocket !== undefined ? this.sockets.resolve(o.calleeSocket) : callerSock;
     if (o.callerSocket !== undefined && !callerSock) throw dlgError("TSIPS_ERR_DLG_ARG", `caller socket ${o.callerSocket} is not a local socket`);
     if (o.calleeSocket !== undefined && !calleeSock) throw dlgError("TSIPS_ERR_DLG_ARG", `callee socket ${o.calleeSocket} is not a local socket`);
-    if (this.dlgRepl && !callerSock) throw dlgError("TSIPS_ERR_DLG_ARG", "no SIP socket to bind the dialog to: add a socket=udp:IP:PORT line (peers match replicated dialogs by socket)");
+    if ((this.dlgRepl || this.repl110) && !callerSock) throw dlgError("TSIPS_ERR_DLG_ARG", "no SIP socket to bind the dialog to: add a socket=udp:IP:PORT line (peers match replicated dialogs by socket)");
     // Resolve profiles before touching the table, so a bad one fails cleanly.
     const profs: { def: ProfileDef; value: string }[] = [];
     for (const p of o.profiles ?? []) {
@@ -354,7 +374,10 @@ export class DialogEngine implements DialogApi, DialogHost {
     this.arm(d);
     this.st.processed_dialogs.inc();
     if (this.events.listened("created")) this.emit({ kind: "created", dialog: d, origin: "local", newState: state });
-    if (state >= 3) this.repl36?.sendCreated(d);
+    if (state >= 3) {
+      this.repl36?.sendCreated(d);
+      this.repl110?.sendCreated(d);
+    }
     return d;
   }
 
@@ -370,8 +393,13 @@ export class DialogEngine implements DialogApi, DialogHost {
     this.setStateRaw(d, state);
     this.emit({ kind: "state", dialog: d, origin: "local", oldState: old, newState: state });
     if (state >= 3) {
-      if (!d.replicated) this.repl36?.sendCreated(d);
-      else this.repl36?.sendUpdated(d);
+      if (!d.replicated) {
+        this.repl36?.sendCreated(d);
+        this.repl110?.sendCreated(d);
+      } else {
+        this.repl36?.sendUpdated(d);
+        this.repl110?.sendUpdated(d);
+      }
     }
     return d;
   }
@@ -403,6 +431,25 @@ export class DialogEngine implements DialogApi, DialogHost {
     if (name === SHTAG_VALUE_NAME) this.retag(d, typeof value === "string" && value !== "" ? value : undefined);
     if (d.replicated && d.state >= 4) this.repl36?.sendValue(d, name, value);
     this.emit({ kind: "updated", dialog: d, origin: "local" });
+    return d;
+  }
+
+  /**
+   * An in-dialog request (re-INVITE, INFO, UPDATE…) was relayed towards `leg` with CSeq
+   * `cseq`: the leg's r_cseq is stored and the change replicated (OpenSIPS does this when
+   * `loose_route` matches a confirmed dialog; 1.10 sends an UPDATED before relaying).
+   */
+  setCseq(ref: DialogRef, leg: "caller" | "callee", cseq: string): DialogInfo {
+    const d = this.live(ref);
+    if (!/^\d+$/.test(cseq)) throw dlgError("TSIPS_ERR_DLG_ARG", `invalid CSeq ${cseq}`);
+    d.wire = undefined;
+    if (leg === "caller") d.callerCseq = cseq;
+    else d.calleeCseq = cseq;
+    if (this.events.listened("updated")) this.emit({ kind: "updated", dialog: d, origin: "local" });
+    if (d.replicated && (d.state === 3 || d.state === 4)) {
+      this.repl36?.sendUpdated(d);
+      this.repl110?.sendUpdated(d);
+    }
     return d;
   }
 
@@ -549,6 +596,18 @@ export class DialogEngine implements DialogApi, DialogHost {
     return made;
   }
   private benchSeq = 0;
+
+  /** Ends up to `count` confirmed dialogs this node owns, in table order (MI `dlg_bench_end`). */
+  benchEnd(count: number): number {
+    let ended = 0;
+    for (const d of [...this.table]) {
+      if (ended >= count) break;
+      if ((d.state !== 3 && d.state !== 4) || !this.ownership.mine(d)) continue;
+      this.terminate(d, "api", true);
+      ended++;
+    }
+    return ended;
+  }
   /** Call-ID prefix of `benchCreate` (index.ts sets `bench-<node id>`). */
   benchPrefix = "bench";
 }

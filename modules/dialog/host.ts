@@ -8,7 +8,7 @@ import { TsipsError, type LocalSockets, type TsipsLogger } from "tsips";
 import type { DlgStateNum } from "./api.ts";
 import type { DialogEvents } from "./events.ts";
 import type { ProfileTable } from "./profiles.ts";
-import type { Dialog, DialogTable } from "./store.ts";
+import { DLG_STATE_DELETED, type Dialog, type DialogTable } from "./store.ts";
 
 /** The modparams the engine uses (already validated; `hash_size` already a power of two). */
 export interface DialogEngineParams {
@@ -26,6 +26,8 @@ export interface DialogEngineParams {
   profiles_with_value: string;
   profiles_no_value: string;
   cachedb_url: string;
+  /** OpenSIPS 1.10: take in dialogs replicated over the 1.10 BIN interface (non-zero = on). */
+  accept_replicated_dialogs: number;
 }
 
 export const DIALOG_STAT_NAMES = [
@@ -77,4 +79,27 @@ export interface DialogHost {
 export function dropPacket(host: Pick<DialogHost, "st" | "log">, type: number, src: number | string, err: unknown): void {
   host.st.repl_dropped.inc();
   host.log.error({ type, src, err: err instanceof Error ? err.message : err }, "Failed to process a binary packet!");
+}
+
+/**
+ * A replicated UPDATED's state, applied verbatim to a known dialog (no state machine; 5 ends
+ * it without replicating further). Returns the state it had, to go on applying the record;
+ * `undefined` when the dialog ended (nothing more to apply); `false` for an invalid state.
+ */
+export function applyReplicatedState(h: DialogHost, d: Dialog, state: number): DlgStateNum | undefined | false {
+  if (!isState(state)) return false;
+  if (state === DLG_STATE_DELETED) {
+    h.terminate(d, "replicated", false);
+    return undefined;
+  }
+  const old = d.state;
+  d.wire = undefined;
+  if (state !== old) h.setStateRaw(d, state);
+  return old;
+}
+
+/** The events of an applied replicated UPDATED: a state change (if any), then "updated". */
+export function emitReplicatedUpdate(h: DialogHost, d: Dialog, old: DlgStateNum): void {
+  if (d.state !== old) h.events.emit({ kind: "state", dialog: d, origin: "replicated", oldState: old, newState: d.state });
+  h.events.emit({ kind: "updated", dialog: d, origin: "replicated" });
 }

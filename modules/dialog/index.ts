@@ -4,6 +4,8 @@
  * `dialog-prof-repl`; spec/dialog.md). tsips routes no SIP: dialogs are created and driven
  * through the module API (`api.ts`) and MI (`dlg_create`, `dlg_set_state`, ...).
  */
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
 import { defineModule, need, TsipsError, type DepSpec, type StatDecl } from "tsips";
 import type { ClustererApi } from "../clusterer/api.ts";
 import { floorPow2 } from "./hash-size.ts";
@@ -11,6 +13,7 @@ import { DialogEngine, type DialogStatName } from "./engine.ts";
 import { dialogMi } from "./mi.ts";
 import { dialogParams } from "./params.ts";
 import { ProfileDefinitionError } from "./profiles.ts";
+import type { V110Destination } from "./v110-replication.ts";
 
 const stats: Record<DialogStatName, StatDecl> = {
   active_dialogs: { kind: "gauge", doc: "dialogs in state 3 or 4 (confirmed)" },
@@ -21,25 +24,57 @@ const stats: Record<DialogStatName, StatDecl> = {
   create_sent: { doc: "CREATED packets sent" },
   update_sent: { doc: "UPDATED packets sent" },
   delete_sent: { doc: "DELETED packets sent" },
-  create_recv: { doc: "CREATED packets applied" },
-  update_recv: { doc: "UPDATED packets applied" },
-  delete_recv: { doc: "DELETED packets applied" },
+  create_recv: { doc: "CREATED packets applied (3.6); CREATED datagrams received, whatever their outcome (1.10)" },
+  update_recv: { doc: "UPDATED packets applied (3.6); UPDATED datagrams received (1.10)" },
+  delete_recv: { doc: "DELETED packets applied (3.6); DELETED datagrams received (1.10)" },
   repl_dropped: { doc: "tsips: dialog/profile packets dropped (bad version, unknown type, malformed, rejected)" },
 };
 
 const replicationOn = (p: Record<string, unknown>): boolean =>
   (p["dialog_replication_cluster"] as number) > 0 || (p["profile_replication_cluster"] as number) > 0;
 
+/**
+ * `replicate_dialogs_to` values resolved once at startup (1.10 `sip_resolvehost`), in
+ * sending order: 1.10 prepends each one, so the last in the cfg goes first.
+ */
+async function v110Destinations(specs: readonly { host: string; port: number; raw: string }[]): Promise<V110Destination[]> {
+  const out: V110Destination[] = [];
+  for (const s of specs) {
+    let host = s.host;
+    if (isIP(host) === 0) {
+      try {
+        host = (await lookup(host)).address;
+      } catch (err) {
+        throw new TsipsError("TSIPS_ERR_PARAM_VALUE", `replicate_dialogs_to "${s.raw}": Cannot resolve host ${s.host}`, { module: "dialog", cause: err });
+      }
+    }
+    out.unshift({ host, port: s.port });
+  }
+  return out;
+}
+
 export default defineModule<typeof dialogParams, { clusterer: DepSpec<ClustererApi, true> }, DialogStatName, DialogEngine>({
   name: "dialog",
   version: "1.0.0",
-  doc: "dialogs with lifetimes, profiles and values, replicated over the cluster (OpenSIPS 3.6.8 compatible)",
+  doc: "dialogs with lifetimes, profiles and values, replicated over the cluster (OpenSIPS 3.6.8) or to bin_listen peers (OpenSIPS 1.10)",
   params: dialogParams,
   deps: { clusterer: need<ClustererApi>("clusterer", { when: replicationOn }) },
   stats,
   mi: dialogMi,
-  init(ctx) {
+  async init(ctx) {
     const p = ctx.params;
+    const v110 = await v110Destinations(p.replicate_dialogs_to);
+    if (v110.length > 0 && p.dialog_replication_cluster > 0) {
+      throw new TsipsError("TSIPS_ERR_PARAM_VALUE", "replicate_dialogs_to (OpenSIPS 1.10 replication) and dialog_replication_cluster (3.6 clusterer "
+        + "replication) are two replication modes: configure one", { module: "dialog" });
+    }
+    if (v110.length > 0 && !ctx.bin.v110.listenSocket) {
+      throw new TsipsError("TSIPS_ERR_PARAM_VALUE", "replicate_dialogs_to needs a bin_listen = HOST:PORT line: 1.10 dialog datagrams are sent from that socket",
+        { module: "dialog" });
+    }
+    if (p.accept_replicated_dialogs !== 0 && !ctx.bin.v110.listenSocket) {
+      ctx.log.warn("accept_replicated_dialogs is on but there is no bin_listen: no 1.10 dialog datagram can arrive");
+    }
     const hashSize = floorPow2(p.hash_size);
     if (hashSize !== p.hash_size) ctx.log.warn(`hash_size ${p.hash_size} is not a power of 2, using ${hashSize}`);
     const clusterer = ctx.deps.clusterer;
@@ -53,6 +88,7 @@ export default defineModule<typeof dialogParams, { clusterer: DepSpec<ClustererA
         log: ctx.log,
         sockets: ctx.core.sockets,
         ...(adv && adv.kind !== "int" ? { advertisedAddress: adv.value } : {}),
+        v110: { destinations: v110, bin: ctx.bin.v110 },
         ...(enable ? { stats: Object.fromEntries(Object.keys(stats).map((n) => [n, ctx.stats.get(n as DialogStatName)])) } : {}),
       });
     } catch (err) {
@@ -68,7 +104,9 @@ export default defineModule<typeof dialogParams, { clusterer: DepSpec<ClustererA
     const sip = engine.sockets.defaultSip();
     ctx.log.info({ hash_size: hashSize, profiles: engine.profilesTable.defs.map((d) => d.fullName), socket: sip?.sockStr,
       dialog_replication_cluster: engine.dlgRepl ? p.dialog_replication_cluster : 0,
-      profile_replication_cluster: engine.profRepl ? p.profile_replication_cluster : 0 }, "dialog module initialised");
+      profile_replication_cluster: engine.profRepl ? p.profile_replication_cluster : 0,
+      ...(v110.length ? { replicate_dialogs_to: v110.map((d) => `${d.host}:${d.port}`) } : {}),
+      ...(p.accept_replicated_dialogs ? { accept_replicated_dialogs: 1 } : {}) }, "dialog module initialised");
     return engine;
   },
   destroy(_ctx, api) {

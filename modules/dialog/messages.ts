@@ -36,8 +36,11 @@ function uint<N extends string>(name: N, opts: { when?: (v: number) => boolean }
   }, opts);
 }
 
-/** The 35 fields pushed by `bin_push_dlg` (§3), in push order. */
-export const DLG_RECORD_FIELDS = [
+/**
+ * Fields 1–18 of the record (identity, ids, times, state, sockets, CSeqs, route sets,
+ * contacts, mangled URIs): unchanged since OpenSIPS 1.10, whose 25-item record starts the same.
+ */
+export const DLG_RECORD_HEAD = [
   binStr("callid"), // 1
   binStr("callerTag"), // 2 From tag
   binStr("calleeTag"), // 3 To tag
@@ -56,6 +59,11 @@ export const DLG_RECORD_FIELDS = [
   binStr("calleeContact"), // 16
   binStr("calleeMangledFrom"), // 17
   binStr("calleeMangledTo"), // 18
+] as const;
+
+/** The 35 fields pushed by `bin_push_dlg` (§3), in push order. */
+export const DLG_RECORD_FIELDS = [
+  ...DLG_RECORD_HEAD,
   binStr("callerInSdp"), // 19
   binStr("callerOutSdp"), // 20
   binStr("calleeInSdp"), // 21

@@ -371,4 +371,22 @@ export const dialogMi: Record<string, MiCommandDecl<DialogEngine>> = {
       return { created: made, elapsed_ms: Math.round(ms * 1000) / 1000, per_second: Math.round(made / (ms / 1000)) };
     },
   },
+  dlg_bench_end: {
+    help: "tsips (benchmarks): ends up to count confirmed dialogs this node owns (DELETED is replicated as for any end)",
+    params: recipes(["count"], []),
+    run: async (p, e) => {
+      const count = p.int("count");
+      if (count < 1 || count > 1_000_000) throw new MiError(400, "count must be 1..1000000");
+      const t0 = performance.now();
+      let ended = 0;
+      while (ended < count) {
+        const n = mi(() => e.benchEnd(Math.min(2000, count - ended)));
+        ended += n;
+        if (n === 0) break;
+        if (ended < count) await yieldLoop(); // let the transport flush between batches
+      }
+      const ms = performance.now() - t0;
+      return { ended, elapsed_ms: Math.round(ms * 1000) / 1000, per_second: ended ? Math.round(ended / (ms / 1000)) : 0 };
+    },
+  },
 };

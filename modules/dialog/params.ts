@@ -3,7 +3,7 @@
  * Implemented where they mean something without SIP routing and a database; the SIP-, DB- and
  * CacheDB-only ones are accepted with one `ignored:` warning so real configs load unchanged.
  */
-import { int, str, type ParamSpec } from "tsips";
+import { int, str, strList, type ParamSpec } from "tsips";
 
 /**
  * Syntax of a profile list, checked at the modparam line (`add_profile_definitions`):
@@ -25,6 +25,43 @@ export function checkProfileList(s: string): string {
     seen.add(key);
   }
   return s;
+}
+
+/** One `replicate_dialogs_to` value as written (the host is resolved at startup). */
+export interface V110DestinationSpec {
+  host: string;
+  port: number;
+  /** As written in the cfg. */
+  raw: string;
+}
+
+/**
+ * `[udp:]host[:port]` as 1.10's `parse_phostport` reads it: proto:host:port, host:port,
+ * proto:host or host (IPv6 in brackets). Only UDP: 1.10 sends BIN datagrams only.
+ */
+export function parseReplicationDestination(s: string): V110DestinationSpec {
+  const raw = s.trim();
+  let proto: string | undefined;
+  let host: string;
+  let port: string | undefined;
+  const m6 = /^(?:([A-Za-z][A-Za-z0-9_]*):)?\[([0-9A-Fa-f:.]+)\](?::(\d+))?$/.exec(raw);
+  if (m6) {
+    [, proto, host, port] = m6 as unknown as [string, string | undefined, string, string | undefined];
+  } else {
+    const parts = raw.split(":");
+    if (parts.length === 3) [proto, host, port] = parts as [string, string, string];
+    else if (parts.length === 2 && /^\d+$/.test(parts[1]!)) [host, port] = parts as [string, string];
+    else if (parts.length === 2) [proto, host] = parts as [string, string];
+    else if (parts.length === 1) host = parts[0]!;
+    else throw new Error(`Bad replication destination IP! ("${raw}": write [udp:]host[:port])`);
+  }
+  if (proto !== undefined && proto.toLowerCase() !== "udp") {
+    throw new Error(`Dialog replication only supports UDP packets! ("${raw}" names ${proto}; write udp:host:port or host:port)`);
+  }
+  if (!host || !/^[A-Za-z0-9_.:-]+$/.test(host)) throw new Error(`Bad replication destination IP! ("${raw}": write [udp:]host[:port])`);
+  const p = port === undefined ? 5060 : Number(port);
+  if (!/^\d*$/.test(port ?? "") || p < 1 || p > 65535) throw new Error(`Bad replication destination IP! (port ${port} out of range)`);
+  return { host, port: p, raw };
 }
 
 const SIP = "tsips routes no SIP (no requests are sent or matched)";
@@ -99,6 +136,13 @@ export const dialogParams = {
   replicate_profiles_buffer: int({ default: 1400, min: 0, max: Math.floor(0.9 * 65535), doc: "bytes: a broadcast packet is sent and restarted once it exceeds this" }),
   replicate_profiles_expire: int({ default: 10, min: 1, doc: "seconds a counter received from another node stays valid" }),
   cluster_auto_sync: int({ default: 1, min: 0, max: 1, doc: "request a dialog sync when a node comes up and a sharing tag is backup here" }),
+  accept_replicated_dialogs: int({
+    default: 0, doc: "OpenSIPS 1.10: non-zero takes in the dialogs other nodes replicate over the 1.10 BIN interface (needs bin_listen)",
+  }),
+  replicate_dialogs_to: strList<V110DestinationSpec>({
+    doc: "OpenSIPS 1.10: [udp:]host[:port] to replicate dialogs to over the 1.10 BIN interface (repeatable; port 5060 when omitted; needs bin_listen)",
+    parse: parseReplicationDestination,
+  }),
 } as const;
 
 export type DialogParamSpecs = typeof dialogParams;
