@@ -21,11 +21,18 @@
 import { AsyncSeriesHook, HookMap, SyncBailHook, SyncHook } from "tapable";
 import type { BinPacket } from "./bin/packet.ts";
 
-/** Where a received packet came from (remote end of the TCP connection). */
+/** Where a received packet came from (remote end of the TCP or TLS connection). */
 export interface BinSource {
-  proto: "bin";
+  proto: "bin" | "bins";
   host: string;
   port: number;
+  /**
+   * Set by a transport that binds node ids to peer certificates (proto_bins with
+   * `node_identity`): whether this connection may speak for `nodeId`. `false` refuses it:
+   * the transport has already counted, logged and closed the connection, and the caller
+   * drops the packet. Absent = no identity check (OpenSIPS behaviour).
+   */
+  verifyNode?: (nodeId: number) => boolean;
 }
 
 /** Context of one received packet. Valid only during the callback (clone the packet to keep it). */
@@ -39,6 +46,10 @@ export interface BinSendRequest {
   bytes: Uint8Array;
   host: string;
   port: number;
+  /** The URL scheme of the destination: `bin` (TCP, the default) or `bins` (TLS). */
+  proto: "bin" | "bins";
+  /** The node the destination belongs to, when the sender knows it (identity check). */
+  nodeId?: number;
 }
 
 /**
@@ -119,8 +130,8 @@ export function createHooks() {
       ),
       /**
        * Send a packet to host:port. Called by core/bin `send`. Tapped by a transport through
-       * `ctx.bin.serveSend`; the first tap that returns a status wins. No tap → the core reports
-       * TSIPS_ERR_BIN_NO_TRANSPORT.
+       * `ctx.bin.serveSend` for one protocol (`req.proto`); the first tap that returns a status
+       * wins. No tap answers → the send fails and `bin:send_no_transport` counts it.
        */
       send: new SyncBailHook<[BinSendRequest], BinSendStatus | undefined>(["req"]),
       /** A peer connection changed. Called by core/bin when a transport reports it (`ctx.bin.peerEvent`). */

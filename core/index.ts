@@ -12,8 +12,13 @@ export { BinPacket, readBinHeader, BIN_MAX_PACKET_SIZE, BIN_MIN_PACKET_SIZE } fr
 export type { BinHeader } from "./bin/packet.ts";
 export { defineMessage, int as binInt, str as binStr, bytes as binBytes, strAs as binStrAs, intList as binIntList, custom as binCustom, MessageRegistry } from "./bin/schema.ts";
 export type { BinMessage, FieldDef, MessageValues } from "./bin/schema.ts";
-export type { BinApi, BinCallback } from "./bin/dispatch.ts";
+export type { BinApi, BinCallback, BinSendTarget } from "./bin/dispatch.ts";
 export { BinFramer, BinFramingError } from "./bin/framer.ts";
+export { BinStreamTransport } from "./bin/stream-transport.ts";
+export type { BinStreamFactory, BinStreamDest, BinSocketOptions, BinListenerInfo, BinConnectionInfo, TransportOptions as BinStreamOptions } from "./bin/stream-transport.ts";
+export { BIN_STREAM_STATS, binStreamOptions, startBinStream } from "./bin/stream-module.ts";
+export type { BinStreamApi, BinStreamHost, BinStreamParams, BinStreamStatName } from "./bin/stream-module.ts";
+export { normHost, hostPort } from "./bin/stream-addr.ts";
 export { createVersionGuard } from "./bin/version-guard.ts";
 export type { VersionGuard, VersionedMessage } from "./bin/version-guard.ts";
 export type { BinSource, BinReceiveCtx, BinSendStatus, BinPeerEvent, CoreHooks, EventCtx } from "./hooks.ts";
