@@ -74,6 +74,7 @@ export const ERROR_CATALOG = entries({
   // ── transports and network ─────────────────────────────────────────────
   TSIPS_ERR_LISTEN: { summary: "a listener could not be opened", fix: "check that the address exists and the port is free" },
   // ── clusterer ──────────────────────────────────────────────────────────
+  TSIPS_ERR_TLS_DOMAIN: { summary: "a TLS domain could not be loaded or is missing", fix: "check the tls_mgm modparams: files readable, key matching the certificate, a server and a client domain defined" },
   TSIPS_ERR_CLUSTER_CONFIG: { summary: "the clusterer configuration is invalid", fix: "see the message; node-info strings follow OpenSIPS's syntax" },
   TSIPS_ERR_CLUSTER_UNKNOWN: { summary: "unknown cluster or node id", fix: "use an id defined with my_node_info/neighbor_node_info" },
   // ── dialog ─────────────────────────────────────────────────────────────

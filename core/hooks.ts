@@ -28,11 +28,12 @@ export interface BinSource {
   port: number;
   /**
    * Set by a transport that binds node ids to peer certificates (proto_bins with
-   * `node_identity`): whether this connection may speak for `nodeId`. `false` refuses it:
-   * the transport has already counted, logged and closed the connection, and the caller
+   * `node_identity`): whether this connection may speak for `nodeId` — as the sender itself,
+   * or with `relayed` as a certified node passing on another node's packet. `false` refuses
+   * it: the transport has already counted, logged and closed the connection, and the caller
    * drops the packet. Absent = no identity check (OpenSIPS behaviour).
    */
-  verifyNode?: (nodeId: number) => boolean;
+  verifyNode?: (nodeId: number, relayed?: boolean) => boolean;
 }
 
 /** Context of one received packet. Valid only during the callback (clone the packet to keep it). */

@@ -71,7 +71,7 @@ export interface BinStreamFactory {
    * A server whose `onStream` gets each accepted connection once it may carry BIN (TLS:
    * after a successful handshake; failed handshakes never reach the transport).
    */
-  createServer(onStream: (socket: Socket) => void, opts: BinSocketOptions): Server;
+  createServer(onStream: (socket: Socket) => void, opts: BinSocketOptions, at: ListenSpec): Server;
   /** Opens a connection; the transport waits for `readyEvent` before writing. */
   connect(dest: BinStreamDest, opts: BinSocketOptions & { localAddress?: string }): Socket;
   /** "connect" (TCP) or "secureConnect" (TLS). */
@@ -486,7 +486,7 @@ export class BinStreamTransport {
   // ── listeners ─────────────────────────────────────────────────────────
 
   async listen(spec: ListenSpec): Promise<BinListenerInfo> {
-    const server = this.factory.createServer((socket) => this.onAccept(socket), this.socketOptions());
+    const server = this.factory.createServer((socket) => this.onAccept(socket), this.socketOptions(), spec);
     server.maxConnections = this.opts.maxConnections;
     const host = spec.host === "*" ? undefined : spec.host;
     await new Promise<void>((resolve, reject) => {
