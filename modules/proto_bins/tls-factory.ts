@@ -97,6 +97,7 @@ export function tlsFactory(tls: TlsMgmApi, stats: TlsStats, log: FailureLog, opt
       server.on("tlsClientError", (err: NodeJS.ErrnoException, socket: TLSSocket) => {
         const code = socket.authorizationError ? String(socket.authorizationError) : err.code;
         failed(peerOf(socket), classify(code), code ?? err.message);
+        socket.destroy(); // node:tls leaves that to a tlsClientError listener
       });
       tls.onReload(() => {
         const nd = tls.serverDomain(at.host, at.port, undefined);

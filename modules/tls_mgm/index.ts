@@ -84,9 +84,13 @@ export default defineModule<typeof tlsMgmParams, typeof tlsMgmDeps, StatName, Tl
     const configs = replayDomainParams(p.server_domain, p.client_domain, byParam, cfgDir);
     const warnMs = p.cert_expiry_warn_days * 86_400_000;
 
-    const build = (): { loaded: TlsDomain[]; map: DomainMap } => {
+    const build = (): { loaded: TlsDomain[]; servers: DomainMap; clients: DomainMap } => {
       const loaded = configs.map(loadDomain);
-      return { loaded, map: new DomainMap(loaded) };
+      return {
+        loaded,
+        servers: new DomainMap(loaded.filter((d) => d.type === "server")),
+        clients: new DomainMap(loaded.filter((d) => d.type === "client")),
+      };
     };
     const first = build();
     const state: TlsMgmState = {
@@ -94,7 +98,8 @@ export default defineModule<typeof tlsMgmParams, typeof tlsMgmDeps, StatName, Tl
       reload() {
         const next = build(); // throws before anything changes
         state.loaded = next.loaded;
-        state.map = next.map;
+        state.servers = next.servers;
+        state.clients = next.clients;
         state.reloads++;
         for (const cb of state.reloadListeners) cb();
         checkExpiry();
@@ -124,8 +129,8 @@ export default defineModule<typeof tlsMgmParams, typeof tlsMgmDeps, StatName, Tl
     const reloadsStat = ctx.stats.get("reloads");
     const failuresStat = ctx.stats.get("reload_failures");
     const api: TlsMgmApi = {
-      serverDomain: (host, port, sni) => state.map.server(host, port, sni),
-      clientDomain: (host, port) => state.map.client(host, port),
+      serverDomain: (host, port, sni) => state.servers.server(host, port, sni),
+      clientDomain: (host, port) => state.clients.client(host, port),
       domains: () => [...state.loaded.filter((d) => d.type === "client").reverse(), ...state.loaded.filter((d) => d.type === "server").reverse()],
       onReload: (cb) => void state.reloadListeners.push(cb),
       expiryWarnMs: warnMs,

@@ -6,7 +6,9 @@ import type { DomainConfig, DomainMap } from "./domains.ts";
 export interface TlsMgmState {
   configs: DomainConfig[];
   loaded: TlsDomain[];
-  map: DomainMap;
+  /** Matching maps of the server and of the client domains. */
+  servers: DomainMap;
+  clients: DomainMap;
   reloadListeners: (() => void)[];
   reload(): void;
   reloads: number;
