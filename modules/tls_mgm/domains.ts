@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { isIP } from "node:net";
-import { join } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import { X509Certificate, constants } from "node:crypto";
 import { createSecureContext, type SecureContextOptions } from "node:tls";
 import { TsipsError, normHost } from "tsips";
@@ -131,7 +131,10 @@ export function replayDomainParams(
     }
   }
   const all = [...srv.values(), ...cli.values()];
+  // relative file names are taken from the cfg file's folder (configs move with their certs)
+  const abs = (f: string): string => (f === "" || isAbsolute(f) ? f : resolve(cfgDir, f));
   for (const d of all) {
+    for (const k of ["certFile", "keyFile", "caFile", "caDir", "crlDir", "dhParams"] as const) d[k] = abs(d[k]);
     if (d.type === "server") {
       if (!d.given.has("certificate")) d.certFile = join(cfgDir, "tls", "cert.pem");
       if (!d.given.has("private_key")) d.keyFile = join(cfgDir, "tls", "ckey.pem");
