@@ -14,7 +14,9 @@ import { transportModules } from "./bin-transport.ts";
 
 export const BENCH_CAP = "bench-bin";
 
-const transport = transportModules(process.env["BIN_PEER_TLS_DIR"], "node2");
+const transport = transportModules(process.env["BIN_PEER_TLS_DIR"], "node2", {
+  ...(process.env["BIN_PEER_ACCEPT_TIMEOUT"] ? { bins_accept_timeout: Number(process.env["BIN_PEER_ACCEPT_TIMEOUT"]) } : {}),
+});
 const proto = transport.proto;
 
 const counter = defineModule({
@@ -38,11 +40,24 @@ const counter = defineModule({
         packets = bytes = disorder = next = 0;
       }
       if (pkt.type === 11) ctx.bin.send(ctx.bin.init(BENCH_CAP, 12, 1).pushInt(0), "127.0.0.1", pkt.popInt(), { proto });
+      if (pkt.type === 13) {
+        // memory and transport counters (the hostile-connections bench)
+        const port = pkt.popInt();
+        const m = process.memoryUsage();
+        const stat = (n: string): number => ctx.statsRegistry.find(`${proto === "bins" ? "proto_bins" : "proto_bin"}:${n}`)?.get() ?? -1;
+        const reply = ctx.bin.init(BENCH_CAP, 14, 1).pushInt(packets).pushInt(Math.round(m.rss / 1048576)).pushInt(Math.round(m.heapUsed / 1048576))
+          .pushInt(stat("handshakes_done")).pushInt(stat("handshakes_failed")).pushInt(stat("plaintext_refused")).pushInt(stat("framing_errors"))
+          .pushInt(stat("handshakes_failed_timeout")).pushInt(stat("connections_open"));
+        ctx.bin.send(reply, "127.0.0.1", port, { proto });
+      }
     });
   },
 });
 
-const host = await createTestHost({ modules: [...transport.modules, { def: counter }], sockets: [transport.socket] });
+const host = await createTestHost({
+  modules: [...transport.modules, { def: counter }], sockets: [transport.socket],
+  globals: { tcp_socket_backlog: 1024, tcp_max_connections: 4096 },
+});
 const port = host.api<ProtoBinApi>(proto === "bins" ? "proto_bins" : "proto_bin").listeners()[0]!.port;
 process.stdout.write(`${JSON.stringify({ port })}\n`);
 // Exit with the parent: stdin closes when it goes away.

@@ -25,7 +25,7 @@ export function makeBenchCerts(): string {
 type HostModule = { def: TsipsModule; params?: Record<string, string | number | (string | number)[]> };
 
 /** Modules, socket and protocol of one end; `certDir` + `name` select TLS. */
-export function transportModules(certDir: string | undefined, name: string): { modules: HostModule[]; socket: string; proto: "bin" | "bins" } {
+export function transportModules(certDir: string | undefined, name: string, protoBinsParams: Record<string, number> = {}): { modules: HostModule[]; socket: string; proto: "bin" | "bins" } {
   if (!certDir) return { modules: [{ def: protoBin as TsipsModule }], socket: "bin:127.0.0.1:0", proto: "bin" };
   const both = (v: string): string[] => [`[srv]${v}`, `[cli]${v}`];
   return {
@@ -39,7 +39,7 @@ export function transportModules(certDir: string | undefined, name: string): { m
           ca_list: both(join(certDir, "ca.pem")), tls_method: both("TLSv1_2-TLSv1_3"),
         },
       },
-      { def: protoBins as TsipsModule },
+      { def: protoBins as TsipsModule, params: protoBinsParams },
     ],
     socket: "bins:127.0.0.1:0",
     proto: "bins",
