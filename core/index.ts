@@ -16,7 +16,7 @@ export type { BinApi, BinCallback, BinSendTarget } from "./bin/dispatch.ts";
 export { BinFramer, BinFramingError } from "./bin/framer.ts";
 export { BinStreamTransport } from "./bin/stream-transport.ts";
 export type { BinStreamFactory, BinStreamDest, BinSocketOptions, ListenSpec as BinListenSpec, BinListenerInfo, BinConnectionInfo, TransportOptions as BinStreamOptions } from "./bin/stream-transport.ts";
-export { BIN_STREAM_STATS, binStreamOptions, startBinStream } from "./bin/stream-module.ts";
+export { BIN_STREAM_STATS, binStreamOptions, startBinStream, stopBinStream } from "./bin/stream-module.ts";
 export type { BinStreamApi, BinStreamHost, BinStreamParams, BinStreamStatName } from "./bin/stream-module.ts";
 export { normHost, hostPort } from "./bin/stream-addr.ts";
 export { createVersionGuard } from "./bin/version-guard.ts";

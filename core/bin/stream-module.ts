@@ -134,5 +134,17 @@ export async function startBinStream(host: BinStreamHost, factory: BinStreamFact
     connectionList: () => transport.connectionList(),
     flush: (timeoutMs) => transport.flush(timeoutMs),
   };
+  running.set(api, transport);
   return { transport, api };
+}
+
+/** The transport behind each started API (several test hosts may run in one process). */
+const running = new WeakMap<BinStreamApi, BinStreamTransport>();
+
+/** Closes what `startBinStream` opened for `api` (the module's destroy); queued output gets a short grace. */
+export async function stopBinStream(api: BinStreamApi | undefined): Promise<void> {
+  const t = api ? running.get(api) : undefined;
+  if (!t) return;
+  running.delete(api!);
+  await t.close();
 }

@@ -7,7 +7,7 @@
  * transport itself is the core's BIN stream transport (shared with proto_bins).
  */
 import { createServer, connect } from "node:net";
-import { defineModule, int, BIN_STREAM_STATS, binStreamOptions, startBinStream, type BinStreamFactory, type BinStreamTransport } from "tsips";
+import { defineModule, int, BIN_STREAM_STATS, binStreamOptions, startBinStream, stopBinStream, type BinStreamFactory } from "tsips";
 import type { ProtoBinApi } from "./api.ts";
 
 export type { ProtoBinApi } from "./api.ts";
@@ -52,18 +52,9 @@ export default defineModule({
       queueLimitBytes: p.bin_queue_limit,
       maxPostponed: p.bin_async_max_postponed_chunks,
     });
-    const { transport, api } = await startBinStream(ctx, tcp, opts, p.bin_port);
-    transports.set(api, transport);
+    const { api } = await startBinStream(ctx, tcp, opts, p.bin_port);
     return api;
   },
 
-  async destroy(_ctx, api) {
-    const t = api ? transports.get(api) : undefined;
-    if (!t) return;
-    transports.delete(api!);
-    await t.close();
-  },
+  destroy: (_ctx, api) => stopBinStream(api),
 });
-
-/** The transport behind each instance's API (several test hosts may run in one process). */
-const transports = new WeakMap<ProtoBinApi, BinStreamTransport>();

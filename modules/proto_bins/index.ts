@@ -8,7 +8,7 @@
  * (`bins_accept_timeout`; OpenSIPS holds a silent client for tcp_connection_lifetime), and the
  * opt-in `node_identity` check binding node ids to certificates.
  */
-import { defineModule, int, need, str, MiError, BIN_STREAM_STATS, binStreamOptions, startBinStream, type BinStreamTransport, type StatDecl } from "tsips";
+import { defineModule, int, need, str, MiError, BIN_STREAM_STATS, binStreamOptions, startBinStream, stopBinStream, type StatDecl } from "tsips";
 import type { TlsMgmApi } from "../tls_mgm/api.ts";
 import type { ProtoBinsApi } from "./api.ts";
 import { FailureLog, type FailReason } from "./failures.ts";
@@ -106,18 +106,12 @@ export default defineModule<typeof protoBinsParams, typeof deps, StatName, Proto
       identity: p.node_identity === "" ? undefined : identityMatcher(p.node_identity),
     });
     if (p.node_identity !== "") ctx.log.info(`node identity check on: a peer speaking for node N must present a certificate naming "${p.node_identity.replace("{node_id}", "N")}"`);
-    const { transport, api } = await startBinStream(ctx, factory, opts, p.bins_port);
-    const full: ProtoBinsApi = { ...api, trace: { on: p.trace_on === 1 } };
-    transports.set(full, transport);
+    const { api } = await startBinStream(ctx, factory, opts, p.bins_port);
+    const full: ProtoBinsApi = Object.assign(api, { trace: { on: p.trace_on === 1 } }); // the same object: stopBinStream finds it
     return full;
   },
 
-  async destroy(_ctx, api) {
-    const t = api ? transports.get(api) : undefined;
-    if (!t) return;
-    transports.delete(api!);
-    await t.close();
-  },
+  destroy: (_ctx, api) => stopBinStream(api),
 
   mi: {
     tls_trace: {
@@ -135,6 +129,3 @@ export default defineModule<typeof protoBinsParams, typeof deps, StatName, Proto
     },
   },
 });
-
-/** The transport behind each instance's API (several test hosts may run in one process). */
-const transports = new WeakMap<ProtoBinsApi, BinStreamTransport>();

@@ -9,7 +9,7 @@ import { defineModule, int, need, str, strList, TsipsError } from "tsips";
 import type { TlsDomain, TlsMgmApi } from "./api.ts";
 import type { TlsLibraryApi } from "../tls_openssl/api.ts";
 import { parseDomainName, parseDomainValue, type DomainSetting } from "./domain-params.ts";
-import { DomainMap, loadDomain, replayDomainParams, type DomainConfig, type DomainParamName } from "./domains.ts";
+import { DomainMap, loadDomain, replayDomainParams, type DomainParamName } from "./domains.ts";
 import { tlsMgmMi } from "./mi.ts";
 import { setState, type TlsMgmState } from "./state.ts";
 import type { StatDecl } from "tsips";

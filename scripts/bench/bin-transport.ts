@@ -3,7 +3,8 @@
  * certificate folder proto_bins (TLS 1.3, mutual, tls_mgm domains as examples/tls sets
  * them up). `makeBenchCerts` makes a throwaway CA and two node certificates with openssl.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -44,4 +45,32 @@ export function transportModules(certDir: string | undefined, name: string, prot
     socket: "bins:127.0.0.1:0",
     proto: "bins",
   };
+}
+
+/**
+ * Starts scripts/bench/bin-peer.ts in its own process (`env` selects TLS and its options) and
+ * resolves with its BIN port and a `stop` that ends it (stdin closed, SIGKILL after 3 s).
+ */
+export async function startBinPeer(env: Record<string, string>, nodeArgs: string[] = []): Promise<{ port: number; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", join(root, "scripts/bench/bin-peer.ts")], {
+    cwd: root, stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, ...env },
+  });
+  const stop = async (): Promise<void> => {
+    child.stdin?.end();
+    if (child.exitCode !== null) return;
+    const gone = new Promise((r) => child.once("exit", r));
+    setTimeout(() => child.kill("SIGKILL"), 3000).unref();
+    await gone;
+  };
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).once("line", (l) => resolve((JSON.parse(l) as { port: number }).port));
+      child.once("exit", (code) => reject(new Error(`bin-peer exited with ${code}`)));
+      setTimeout(() => reject(new Error("bin-peer did not start within 20 s")), 20_000).unref();
+    });
+    return { port, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }

@@ -11,10 +11,8 @@
  *   (goal: TLS ≥ 50% of TCP for 100-byte packets).
  * Each figure is the best of a few short rounds (the machine is shared; best-of filters noise).
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { dirname, join } from "node:path";
+
 import { fileURLToPath } from "node:url";
-import { createInterface } from "node:readline";
 import { BinPacket } from "../../core/bin/packet.ts";
 import { knownMessages } from "../../core/bin/known-messages.ts";
 import { findVector, vectorsAvailable } from "../../core/bin/vectors.ts";
@@ -22,10 +20,9 @@ import { defineModule } from "../../core/module.ts";
 import { createTestHost } from "../../core/testing/host.ts";
 import type { ProtoBinApi } from "../../modules/proto_bin/api.ts";
 import { report } from "./report.ts";
-import { makeBenchCerts, transportModules } from "./bin-transport.ts";
+import { makeBenchCerts, startBinPeer, transportModules } from "./bin-transport.ts";
 import { rmSync } from "node:fs";
 
-const here = dirname(fileURLToPath(import.meta.url));
 const BENCH_CAP = "bench-bin";
 
 // ── codec ────────────────────────────────────────────────────────────────
@@ -125,19 +122,12 @@ async function loopback(json: boolean, certDir?: string): Promise<Record<number,
   const host = await createTestHost({ modules: [...transport.modules, { def: collector }], sockets: [transport.socket] });
   const myPort = host.api<ProtoBinApi>(certDir ? "proto_bins" : "proto_bin").listeners()[0]!.port;
   const sender = host.api<{ send(b: Uint8Array, port: number): string }>("bench_sender");
-  let child: ChildProcess | undefined;
+  let peer: { port: number; stop(): Promise<void> } | undefined;
   try {
     // BIN_PEER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/x" profiles the receiving side too.
     const extra = (process.env["BIN_PEER_NODE_ARGS"] ?? "").split(/\s+/).filter(Boolean);
-    child = spawn(process.execPath, [...extra, "--import", "tsx", join(here, "bin-peer.ts")], {
-      cwd: join(here, "../.."), stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, ...(certDir ? { BIN_PEER_TLS_DIR: certDir } : {}) },
-    });
-    const peerPort = await new Promise<number>((resolve, reject) => {
-      const rl = createInterface({ input: child!.stdout! });
-      rl.once("line", (l) => resolve((JSON.parse(l) as { port: number }).port));
-      child!.once("exit", (code) => reject(new Error(`bin-peer exited with ${code}`)));
-      setTimeout(() => reject(new Error("bin-peer did not start within 20 s")), 20_000).unref();
-    });
+    peer = await startBinPeer(certDir ? { BIN_PEER_TLS_DIR: certDir } : {}, extra);
+    const peerPort = peer.port;
     const control = BinPacket.init(BENCH_CAP, 9, 1).pushInt(myPort).bytes();
     const roundTrip = async (): Promise<Result> => {
       const r = new Promise<Result>((res) => (pending = res));
@@ -192,12 +182,7 @@ async function loopback(json: boolean, certDir?: string): Promise<Record<number,
     report(json, { name: `${tag}.loopback.rtt_median`, value: Math.round(rtts[1000]!), unit: "µs", note: "send → peer callback → reply callback, one packet in flight" });
     report(json, { name: `${tag}.loopback.rtt_p99`, value: Math.round(rtts[1980]!), unit: "µs" });
   } finally {
-    child?.stdin?.end();
-    if (child && child.exitCode === null) {
-      const gone = new Promise((r) => child!.once("exit", r));
-      setTimeout(() => child!.kill("SIGKILL"), 3000).unref();
-      await gone;
-    }
+    await peer?.stop();
     await host.stop();
   }
   return out;

@@ -10,20 +10,16 @@
  * Prints the listener's memory (RSS, heap) before, at its peak and after, its refusal
  * counters, and whether every replicated packet arrived in order.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { connect as netConnect } from "node:net";
 import { connect as tlsConnect, createSecureContext, type TLSSocket } from "node:tls";
-import { createInterface } from "node:readline";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { BinPacket } from "../../core/bin/packet.ts";
 import { defineModule } from "../../core/module.ts";
 import { createTestHost } from "../../core/testing/host.ts";
 import { report } from "./report.ts";
-import { makeBenchCerts, transportModules } from "./bin-transport.ts";
+import { makeBenchCerts, startBinPeer, transportModules } from "./bin-transport.ts";
 
-const here = dirname(fileURLToPath(import.meta.url));
 const CAP = "bench-bin";
 
 interface PeerStats { packets: number; rssMb: number; heapMb: number; done: number; failed: number; plaintext: number; framing: number; timeouts: number; open: number }
@@ -63,16 +59,10 @@ export async function run({ json, args = [] }: { json: boolean; args?: string[] 
   const host = await createTestHost({ modules: [...transport.modules, { def: sender }], sockets: [transport.socket] });
   const myPort = host.api<{ listeners(): { port: number }[] }>("proto_bins").listeners()[0]!.port;
   const send = host.api<{ send(b: Uint8Array, port: number): string }>("hostile_sender").send;
-  let child: ChildProcess | undefined;
+  let peer: { port: number; stop(): Promise<void> } | undefined;
   try {
-    child = spawn(process.execPath, ["--import", "tsx", join(here, "bin-peer.ts")], {
-      cwd: join(here, "../.."), stdio: ["pipe", "pipe", "inherit"],
-      env: { ...process.env, BIN_PEER_TLS_DIR: certDir, BIN_PEER_ACCEPT_TIMEOUT: "1000", LOG_LEVEL: "-1" },
-    });
-    const peerPort = await new Promise<number>((resolve, reject) => {
-      createInterface({ input: child!.stdout! }).once("line", (l) => resolve((JSON.parse(l) as { port: number }).port));
-      child!.once("exit", (code) => reject(new Error(`bin-peer exited with ${code}`)));
-    });
+    peer = await startBinPeer({ BIN_PEER_TLS_DIR: certDir, BIN_PEER_ACCEPT_TIMEOUT: "1000" });
+    const peerPort = peer.port;
     const stats = (): Promise<PeerStats> => new Promise((res) => {
       onStats = res;
       send(BinPacket.init(CAP, 13, 1).pushInt(myPort).bytes(), peerPort);
@@ -162,12 +152,7 @@ export async function run({ json, args = [] }: { json: boolean; args?: string[] 
     report(json, { name: "hostile.replicated_sent", value: seq, unit: "packets", note: "one every 2 ms from the real peer, over mutual TLS" });
     report(json, { name: "hostile.replicated_lost", value: seq - got.n, unit: "packets", note: got.disorder ? `${got.disorder} out of order` : "in order" });
   } finally {
-    child?.stdin?.end();
-    if (child && child.exitCode === null) {
-      const gone = new Promise((r) => child!.once("exit", r));
-      setTimeout(() => child!.kill("SIGKILL"), 3000).unref();
-      await gone;
-    }
+    await peer?.stop();
     await host.stop();
     rmSync(certDir, { recursive: true, force: true });
   }
