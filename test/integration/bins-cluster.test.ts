@@ -3,7 +3,7 @@
  * `tls`): links Up, usrloc and dialogs replicated, tls_reload without dropping links, and the
  * opt-in node identity check refusing a valid certificate that presents another node id.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
 import { connect as tlsConnect } from "node:tls";
@@ -115,5 +115,17 @@ describe("bins: clusters over mutual TLS", () => {
       clusterer: { ping_interval: 1, ping_timeout: 500 }, readyTimeoutMs: 60_000, upTimeoutMs: 60_000,
     });
     expect((await cluster.linkStates(1)).get(2)).toBe("Up");
+  }, 120_000);
+});
+
+describe("examples/tls", () => {
+  it("the three configs pass -c (tls_openssl, tls_mgm, proto_bins, clusterer over bins:)", () => {
+    for (const n of [1, 2, 3]) {
+      const r = spawnSync(process.execPath, ["--import", import.meta.resolve("tsx"), "core/main.ts", "-c", "-f", `examples/tls/node${n}.cfg`],
+        { cwd: resolve(import.meta.dirname, "../.."), encoding: "utf8", timeout: 60_000, env: { ...process.env, FORCE_COLOR: "0" } });
+      expect(r.stderr + r.stdout).toContain("config file ok");
+      expect(r.stdout).toContain(`bins:127.0.0.1:563${n}`);
+      expect(r.status).toBe(0);
+    }
   }, 120_000);
 });
