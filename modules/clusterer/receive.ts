@@ -101,7 +101,7 @@ export class Receiver {
     this.e.log.info({ cluster: c.clusterId, node: srcId }, `ping from unknown node ${srcId}: answering UNKNOWN_ID`);
     this.e.stat("unknown_id_sent");
     try {
-      this.e.env.bin.send(reply.bytes(), source.host, source.port);
+      this.e.env.bin.send(reply.bytes(), source.host, source.port, { proto: source.proto });
     } catch (err) {
       this.e.log.warn({ err }, "failed to send UNKNOWN_ID");
     }
