@@ -77,6 +77,7 @@ export const ERROR_CATALOG = entries({
   TSIPS_ERR_LISTEN: { summary: "a listener (socket, HTTP port, FIFO) could not be opened", fix: "free the port (another node or process holds it), use an address this host has, or a port/path this user may open; the location is the statement that asked for it" },
   TSIPS_ERR_FILE: { summary: "a file the config names (certificate, key, folder) cannot be read", fix: "check the path in the modparam at the reported location, and its permissions" },
   // ── clusterer ──────────────────────────────────────────────────────────
+  TSIPS_ERR_TLS_DOMAIN: { summary: "a TLS domain could not be loaded or is missing", fix: "check the tls_mgm modparams: files readable, key matching the certificate, a server and a client domain defined" },
   TSIPS_ERR_CLUSTER_CONFIG: { summary: "the clusterer configuration is invalid", fix: "see the message; node-info strings follow OpenSIPS's syntax" },
   TSIPS_ERR_CLUSTER_UNKNOWN: { summary: "unknown cluster or node id", fix: "use an id defined with my_node_info/neighbor_node_info" },
   // ── dialog ─────────────────────────────────────────────────────────────

@@ -24,11 +24,19 @@ import { AsyncSeriesHook, HookMap, SyncBailHook, SyncHook } from "tapable";
 import type { BinPacket } from "./bin/packet.ts";
 import type { BinV110Packet } from "./bin/v110/packet.ts";
 
-/** Where a received packet came from (remote end of the TCP connection). */
+/** Where a received packet came from (remote end of the TCP or TLS connection). */
 export interface BinSource {
-  proto: "bin";
+  proto: "bin" | "bins";
   host: string;
   port: number;
+  /**
+   * Set by a transport that binds node ids to peer certificates (proto_bins with
+   * `node_identity`): whether this connection may speak for `nodeId` — as the sender itself,
+   * or with `relayed` as a certified node passing on another node's packet. `false` refuses
+   * it: the transport has already counted, logged and closed the connection, and the caller
+   * drops the packet. Absent = no identity check (OpenSIPS behaviour).
+   */
+  verifyNode?: (nodeId: number, relayed?: boolean) => boolean;
 }
 
 /** Context of one received packet. Valid only during the callback (clone the packet to keep it). */
@@ -55,7 +63,14 @@ export interface BinSendRequest {
   bytes: Uint8Array;
   host: string;
   port: number;
+  /** The URL scheme of the destination: `bin` (TCP, the default) or `bins` (TLS). */
+  proto: "bin" | "bins";
+  /** The node the destination belongs to, when the sender knows it (identity check). */
+  nodeId?: number;
 }
+
+/** A 1.10 datagram to send: UDP from the `bin_listen` socket, no scheme, no node ids. */
+export type BinV110SendRequest = Pick<BinSendRequest, "bytes" | "host" | "port">;
 
 /**
  * Outcome of a send as the transport sees it right away:
@@ -141,8 +156,8 @@ export function createHooks() {
       ),
       /**
        * Send a packet to host:port. Called by core/bin `send`. Tapped by a transport through
-       * `ctx.bin.serveSend`; the first tap that returns a status wins. No tap → the core reports
-       * TSIPS_ERR_BIN_NO_TRANSPORT.
+       * `ctx.bin.serveSend` for one protocol (`req.proto`); the first tap that returns a status
+       * wins. No tap answers → the send fails and `bin:send_no_transport` counts it.
        */
       send: new SyncBailHook<[BinSendRequest], BinSendStatus | undefined>(["req"]),
       /**
@@ -159,7 +174,7 @@ export function createHooks() {
        * `bin_listen` socket. Called by core/bin/v110 `send`; tapped by the core's UDP listener
        * when `bin_listen` is set. No tap → "error" (no `bin_listen`).
        */
-      sendV110: new SyncBailHook<[BinSendRequest], BinSendStatus | undefined>(["req"]),
+      sendV110: new SyncBailHook<[BinV110SendRequest], BinSendStatus | undefined>(["req"]),
       /** A peer connection changed. Called by core/bin when a transport reports it (`ctx.bin.peerEvent`). */
       peer: new SyncHook<[BinPeerEvent]>(["ev"]),
     }),

@@ -1,6 +1,9 @@
 /**
  * `npm run failover -- [--contacts N] [--dialogs M] [--signal KILL|TERM] [--under-load]
- *   [--rate R] [--no-restart] [--json] [--logs DIR]`
+ *   [--rate R] [--no-restart] [--json] [--logs DIR] [--tls]`
+ *
+ * `--tls` runs the same scenario over `bins:` (proto_bins + tls_mgm, mutual TLS) with a
+ * throwaway CA and node certificates made by examples/tls/make-certs.sh in the logs folder.
  *
  * The whole failover scenario on a fresh two-node cluster (free loopback ports):
  *   1. start node 1 (vip active) and node 2 (vip backup, shtag_auto_takeover on), wait until
@@ -24,6 +27,7 @@
  * (scripts/partition.ts): detection, heal, convergence and tag times.
  */
 import { parseArgs } from "node:util";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -52,6 +56,8 @@ export interface FailoverOptions {
   logsDir?: string;
   /** Progress lines/bar on stderr. */
   progress: boolean;
+  /** BIN over TLS (`bins:`, mutual TLS) instead of plain TCP. */
+  tls?: boolean;
 }
 
 export const DEFAULTS: FailoverOptions = {
@@ -159,8 +165,16 @@ export function replicationCfg(nodeId: number): string {
   ].join("\n");
 }
 
-export async function startFailoverCluster(o: Pick<FailoverOptions, "seedFallback" | "logsDir">): Promise<LocalCluster> {
+/** A throwaway CA and node1/node2 certificates (examples/tls/make-certs.sh) in `dir`. */
+export function makeFailoverCerts(dir: string): string {
+  const certDir = join(dir, "certs");
+  execFileSync("sh", [join(fileURLToPath(new URL("..", import.meta.url)), "examples/tls/make-certs.sh"), certDir, "node1", "node2"], { stdio: "ignore" });
+  return certDir;
+}
+
+export async function startFailoverCluster(o: Pick<FailoverOptions, "seedFallback" | "logsDir"> & { tlsCertDir?: string }): Promise<LocalCluster> {
   return LocalCluster.start({
+    ...(o.tlsCertDir ? { tls: { certDir: o.tlsCertDir } } : {}),
     size: 2,
     clusterer: { ping_interval: 1, ping_timeout: 200, seed_fallback_interval: o.seedFallback, shtag_auto_takeover: 1 },
     sharingTags: (id) => [`vip=${id === 1 ? "active" : "backup"}`],
@@ -329,7 +343,9 @@ export async function runFailover(opts: Partial<FailoverOptions> = {}): Promise<
   const logsDir = o.logsDir ?? mkdtempSync(join(tmpdir(), "tsips-failover-"));
   const problems: string[] = [];
   note(o, `starting 2 nodes (logs in ${logsDir})…`);
-  const cl = await startFailoverCluster({ seedFallback: o.seedFallback, logsDir });
+  const tlsCertDir = o.tls ? makeFailoverCerts(logsDir) : undefined;
+  if (tlsCertDir) note(o, `BIN over TLS (bins:, mutual TLS): certificates in ${tlsCertDir}`);
+  const cl = await startFailoverCluster({ seedFallback: o.seedFallback, logsDir, ...(tlsCertDir ? { tlsCertDir } : {}) });
   try {
     await waitUntil("usrloc and dialog capabilities synced on both nodes", async () => (await capsOk(cl, 1)) && (await capsOk(cl, 2)),
       (o.seedFallback + 15) * 1000, 50);
@@ -523,7 +539,7 @@ export function formatReport(r: FailoverReport): string {
 
 // ── CLI ─────────────────────────────────────────────────────────────────
 
-const USAGE = "usage: npm run failover -- [--contacts N] [--dialogs M] [--signal KILL|TERM] [--under-load] [--rate R] [--no-restart] [--json] [--logs DIR]\n"
+const USAGE = "usage: npm run failover -- [--contacts N] [--dialogs M] [--signal KILL|TERM] [--under-load] [--rate R] [--no-restart] [--json] [--logs DIR] [--tls]\n"
   + "       npm run failover -- --partition cut|blackhole [--partition-ms MS] [--contacts N] [--dialogs M] [--json] [--logs DIR]\n"
   + "       npm run failover -- --v110 [--dialogs M] [--json]   (OpenSIPS 1.10 mode: A replicates to B, A is killed)\n";
 
@@ -535,7 +551,7 @@ async function main(): Promise<void> {
         contacts: { type: "string" }, dialogs: { type: "string" }, signal: { type: "string" }, json: { type: "boolean" },
         "under-load": { type: "boolean" }, rate: { type: "string" }, "no-restart": { type: "boolean" }, logs: { type: "string" },
         "seed-fallback": { type: "string" }, quiet: { type: "boolean" }, help: { type: "boolean", short: "h" }, v110: { type: "boolean" },
-        partition: { type: "string" }, "partition-ms": { type: "string" },
+        partition: { type: "string" }, "partition-ms": { type: "string" }, tls: { type: "boolean" },
       },
     });
   } catch (err) {
@@ -595,6 +611,7 @@ async function main(): Promise<void> {
     restart: !v["no-restart"],
     seedFallback: num(v["seed-fallback"], "seed-fallback", DEFAULTS.seedFallback),
     progress: !v.quiet,
+    ...(v.tls ? { tls: true } : {}),
     ...(v.logs ? { logsDir: resolve(v.logs) } : {}),
   });
   process.stdout.write(v.json ? `${JSON.stringify(report)}\n` : formatReport(report));

@@ -1,11 +1,11 @@
 /**
  * The core side of BIN: building packets, handing them to the transport through the
  * `bin.send` hook, and dispatching received packets to the capability's `bin.receive` tap.
- * Core knows no TCP; a transport module (proto_bin) serves the send hook and delivers
- * what it reads.
+ * Core opens no socket; a transport module (proto_bin, proto_bins) serves the send hook for
+ * its protocol and delivers what it reads.
  */
 import { TsipsError } from "../errors.ts";
-import type { BinPeerEvent, BinReceiveCtx, BinSendStatus, BinSource, CoreHooks } from "../hooks.ts";
+import type { BinPeerEvent, BinReceiveCtx, BinSendRequest, BinSendStatus, BinSource, CoreHooks } from "../hooks.ts";
 import type { TsipsLogger } from "../log.ts";
 import type { Stat, StatsRegistry } from "../stats.ts";
 import { BinPacket } from "./packet.ts";
@@ -24,12 +24,15 @@ export interface BinApi {
    * does not affect other callbacks or the connection. @opensips bin_register_cb
    */
   registerCb(capability: string, cb: BinCallback): void;
-  /** Sends a whole packet to host:port through the transport. @opensips msg_send(PROTO_BIN) */
-  send(packet: BinPacket | Uint8Array, host: string, port: number): BinSendStatus;
+  /**
+   * Sends a whole packet to host:port through the transport of `to.proto` (default `bin`);
+   * `to.nodeId` names the node expected there (TLS identity check). @opensips msg_send(PROTO_BIN)
+   */
+  send(packet: BinPacket | Uint8Array, host: string, port: number, to?: BinSendTarget): BinSendStatus;
 
-  // Transport side (proto_bin): the core calls the hooks on the transport's behalf.
-  /** Serves the send hook (only one transport answers). */
-  serveSend(fn: (bytes: Uint8Array, host: string, port: number) => BinSendStatus): void;
+  // Transport side (proto_bin, proto_bins): the core calls the hooks on the transport's behalf.
+  /** Serves the send hook for one protocol (default `bin`; one transport per protocol answers). */
+  serveSend(fn: (bytes: Uint8Array, host: string, port: number, nodeId?: number) => BinSendStatus, proto?: BinSource["proto"]): void;
   /**
    * Hands a complete packet to the core for dispatch. Throws TSIPS_ERR_BIN_MALFORMED on a
    * bad header (the transport closes that connection).
@@ -43,6 +46,12 @@ export interface BinApi {
    * pattern, its own packet class. See core/bin/v110/dispatch.ts.
    */
   readonly v110: BinV110Api;
+}
+
+/** Which transport a send goes through and which node it is meant for. */
+export interface BinSendTarget {
+  proto?: BinSource["proto"];
+  nodeId?: number;
 }
 
 /** Core-wide BIN counters (group `bin`). */
@@ -96,9 +105,9 @@ export class BinCore {
           return true;
         });
       },
-      send: (packet, host, port) => this.send(packet instanceof BinPacket ? packet.bytes() : packet, host, port),
-      serveSend: (fn) => {
-        hooks.bin.send.tap({ name: module }, (req) => fn(req.bytes, req.host, req.port));
+      send: (packet, host, port, to) => this.send(packet instanceof BinPacket ? packet.bytes() : packet, host, port, to),
+      serveSend: (fn, proto = "bin") => {
+        hooks.bin.send.tap({ name: module }, (req) => (req.proto === proto ? fn(req.bytes, req.host, req.port, req.nodeId) : undefined));
       },
       deliver: (bytes, source) => this.deliver(bytes, source),
       peerEvent: (ev) => hooks.bin.peer.call(ev),
@@ -106,8 +115,10 @@ export class BinCore {
     };
   }
 
-  send(bytes: Uint8Array, host: string, port: number): BinSendStatus {
-    const status = this.hooks.bin.send.call({ bytes, host, port });
+  send(bytes: Uint8Array, host: string, port: number, to?: BinSendTarget): BinSendStatus {
+    const req: BinSendRequest = { bytes, host, port, proto: to?.proto ?? "bin" };
+    if (to?.nodeId !== undefined) req.nodeId = to.nodeId;
+    const status = this.hooks.bin.send.call(req);
     if (status === undefined) {
       this.stats.noTransport.inc();
       return "error";

@@ -4,7 +4,7 @@
  * fast-failure probe. Socket-free: everything outside goes through `ClustererEnv`, so unit
  * tests drive it with a fake clock and a loopback BIN.
  */
-import { type BinPacket, type BinReceiveCtx, type BinPeerEvent, type BinSendStatus, type TsipsLogger, type JsonValue, TsipsError } from "tsips";
+import { type BinPacket, type BinReceiveCtx, type BinPeerEvent, type BinSendStatus, type BinSendTarget, type TsipsLogger, type JsonValue, TsipsError } from "tsips";
 import {
   CLUSTERER_CURR_DISABLED, CLUSTERER_DEST_DOWN, CLUSTERER_SEND_ERR, CLUSTERER_SEND_SUCCESS,
   type ClusterEvent, type ClusterSendResult, type NodeMatchOp,
@@ -26,7 +26,7 @@ import { Healer } from "./heal.ts";
 /** Everything the engine needs from the outside world. */
 export interface ClustererEnv {
   bin: {
-    send(packet: BinPacket | Uint8Array, host: string, port: number): BinSendStatus;
+    send(packet: BinPacket | Uint8Array, host: string, port: number, to?: BinSendTarget): BinSendStatus;
     registerCb(capability: string, cb: (packet: BinPacket, ctx: BinReceiveCtx) => void): void;
   };
   log: TsipsLogger;

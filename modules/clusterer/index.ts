@@ -18,7 +18,7 @@ import type { NodeUrl } from "./node-info.ts";
 const counters = [
   "dropped_self", "dropped_unknown_cluster", "dropped_local_disabled", "dropped_unknown_node", "dropped_bad_ip",
   "dropped_node_disabled", "dropped_cap_disabled", "dropped_malformed", "dropped_stale", "dropped_no_rerouting",
-  "dropped_bad_version", "dropped_unknown_type", "dropped_long_path",
+  "dropped_bad_version", "dropped_unknown_type", "dropped_long_path", "dropped_bad_identity",
   "send_failures", "pings_sent", "packets_routed", "packets_forwarded", "packets_buffered",
   "node_up_events", "node_down_events", "peer_events", "fast_probes", "fast_downs", "heal_syncs", "cap_announcements", "unknown_id_sent", "nodes_discovered", "mi_commands_run",
   "sync_requests_sent", "sync_retries", "syncs_served", "sync_packets_sent", "sync_chunks_sent", "sync_chunks_received",
@@ -32,6 +32,7 @@ const counterDocs: Partial<Record<CounterName, string>> = {
   dropped_unknown_cluster: "packets dropped: unknown cluster id",
   dropped_unknown_node: "packets dropped: unknown source node id",
   dropped_bad_ip: "packets dropped: source IP is not a known node's",
+  dropped_bad_identity: "packets dropped: the peer's certificate does not name the node it speaks for (proto_bins node_identity)",
   dropped_stale: "topology/capability updates dropped by the sequence check",
   node_down_events: "nodes that became unreachable",
   fast_probes: "immediate probes after a peer connection closed (tsips)",
@@ -113,15 +114,22 @@ export default defineModule<typeof clustererParams, {}, StatName, ClustererApi>(
     for (const c of engine.clusters.values()) {
       await resolveUrl(c.self.url);
       for (const n of c.nodes) await resolveUrl(n.url);
-      const bins = ctx.core.sockets.filter((s) => s.proto === "bin" || s.proto === "bins");
-      const match = bins.some((s) => (s.port ?? 5555) === c.self.url.port &&
+      // the cluster's send socket: a listener of the own URL's protocol, host and port (§3.1)
+      const bins = ctx.core.sockets.filter((s) => s.proto === c.self.url.proto);
+      const match = bins.some((s) => (s.port ?? (s.proto === "bins" ? 5556 : 5555)) === c.self.url.port &&
         (s.host === "*" || s.host === "0.0.0.0" || s.host === "::" || normalizeHost(s.host) === normalizeHost(c.self.url.host)));
       if (bins.length > 0 && !match) {
         throw new TsipsError("TSIPS_ERR_CLUSTER_CONFIG",
-          `cluster ${c.clusterId}: my_node_info url ${c.self.url.text} matches no bin socket (${bins.map((s) => s.raw).join(", ")})`,
+          `cluster ${c.clusterId}: my_node_info url ${c.self.url.text} matches no ${c.self.url.proto} socket (${bins.map((s) => s.raw).join(", ")})`,
           { module: "clusterer" });
       }
-      if (bins.length === 0) ctx.log.warn({ cluster: c.clusterId }, "no bin socket defined: this node cannot be reached by its peers");
+      if (bins.length === 0) ctx.log.warn({ cluster: c.clusterId }, `no ${c.self.url.proto} socket defined: this node cannot be reached by its peers`);
+      // bins-tls.md §3.2: a mixed bin/bins cluster never links up (or opens a connection per packet in OpenSIPS)
+      for (const n of c.nodes) {
+        if (n.url.proto !== c.self.url.proto) {
+          ctx.log.warn({ cluster: c.clusterId, node: n.nodeId }, `cluster ${c.clusterId}: node ${n.nodeId} has url ${n.url.text} but this node uses ${c.self.url.proto}: all nodes of a cluster must use the same protocol`);
+        }
+      }
     }
 
     if (enableStats) {

@@ -34,6 +34,8 @@ export const DEFAULT_NO_PING_RETRIES = 3;
 export const SCRIPT_DEFAULT_PRIORITY = 3;
 /** proto_bin's default port (`bin_port`). */
 export const BIN_DEFAULT_PORT = 5555;
+/** proto_bins's default port (`bins_port`). */
+export const BINS_DEFAULT_PORT = 5556;
 
 /** What a node-info string sets; unset properties are undefined. */
 export interface NodeInfoProps {
@@ -149,7 +151,7 @@ export function parseNodeUrl(text: string, defaultPort = BIN_DEFAULT_PORT): Node
     } else host = rest;
   }
   if (host === "") throw new Error(`no host in node URL "${text}"`);
-  let port = defaultPort;
+  let port = proto === "bins" && defaultPort === BIN_DEFAULT_PORT ? BINS_DEFAULT_PORT : defaultPort;
   if (portText !== undefined) {
     if (!/^[0-9]+$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
       throw new Error(`bad port "${portText}" in node URL "${text}"`);

@@ -15,7 +15,7 @@ import { flood, peekTrailer, rawSend, sendRouted } from "./send.ts";
 import { LS, NodeRec, acceptUpdate, addHead, removeFrom, type ClusterRec } from "./state.ts";
 
 type Drop =
-  | "self" | "unknown_cluster" | "local_disabled" | "unknown_node" | "bad_ip" | "node_disabled" | "cap_disabled"
+  | "self" | "unknown_cluster" | "local_disabled" | "unknown_node" | "bad_ip" | "bad_identity" | "node_disabled" | "cap_disabled"
   | "malformed" | "stale" | "no_rerouting" | "bad_version" | "unknown_type";
 
 export class Receiver {
@@ -33,6 +33,11 @@ export class Receiver {
     if (normalizeHost(c.self.url.host) === ip) return true;
     for (const o of c.nodes) if (normalizeHost(o.url.host) === ip) return true;
     return false;
+  }
+
+  /** tsips: the transport's certificate check (proto_bins node_identity); true when there is none. */
+  private identityOk(source: BinSource, nodeId: number, relayed: boolean): boolean {
+    return source.verifyNode === undefined || source.verifyNode(nodeId, relayed);
   }
 
   // ── clusterer-internal (`bin_rcv_cl_packets`) ───────────────────────
@@ -59,11 +64,17 @@ export class Receiver {
     const n = c.node(srcId);
     try {
       if (!n) {
-        if (pkt.type === MsgType.PING) return this.pingFromUnknown(c, srcId, source);
+        if (pkt.type === MsgType.PING) {
+          if (!this.identityOk(source, srcId, false)) return this.drop("bad_identity", info);
+          return this.pingFromUnknown(c, srcId, source);
+        }
         if (pkt.type === MsgType.NODE_DESCRIPTION) return this.nodeDescription(c, pkt);
         return this.drop("unknown_node", info);
       }
       if (!this.ipOk(c, n, source)) return this.drop("bad_ip", { ...info, ip: source.host });
+      // pings, pongs and UNKNOWN_ID come from the sender itself; updates may be flooded copies
+      const direct = pkt.type === MsgType.PING || pkt.type === MsgType.PONG || pkt.type === MsgType.UNKNOWN_ID;
+      if (!this.identityOk(source, srcId, !direct)) return this.drop("bad_identity", info);
       if (pkt.type !== MsgType.PONG) n.lastRecv = e.env.now();
       if (!n.enabled) return this.drop("node_disabled", info);
       switch (pkt.type) {
@@ -90,7 +101,7 @@ export class Receiver {
     this.e.log.info({ cluster: c.clusterId, node: srcId }, `ping from unknown node ${srcId}: answering UNKNOWN_ID`);
     this.e.stat("unknown_id_sent");
     try {
-      this.e.env.bin.send(reply.bytes(), source.host, source.port);
+      this.e.env.bin.send(reply.bytes(), source.host, source.port, { proto: source.proto });
     } catch (err) {
       this.e.log.warn({ err }, "failed to send UNKNOWN_ID");
     }
@@ -274,6 +285,7 @@ export class Receiver {
     const n = c.node(t.src);
     if (!n) return void this.drop("unknown_node", info);
     if (!this.ipOk(c, n, source)) return void this.drop("bad_ip", { ...info, ip: source.host });
+    if (!this.identityOk(source, t.src, true)) return void this.drop("bad_identity", info);
     n.lastRecv = this.e.env.now();
     if (!n.enabled) return void this.drop("node_disabled", info);
     if (moduleCap) {

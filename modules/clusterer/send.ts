@@ -30,7 +30,7 @@ export function peekTrailer(pkt: BinPacket): { clusterId: number; src: number; d
 export function rawSend(e: Engine, n: NodeRec, bytes: Uint8Array): boolean {
   let st: string;
   try {
-    st = e.env.bin.send(bytes, n.url.host, n.url.port);
+    st = e.env.bin.send(bytes, n.url.host, n.url.port, { proto: n.url.proto, nodeId: n.nodeId });
   } catch (err) {
     e.log.error({ err, node: n.nodeId }, `send to node ${n.nodeId} failed`);
     st = "error";

@@ -4,23 +4,25 @@
  *   with the BinPacket API, and of the real captured UCONTACT_INSERT through its declared
  *   message when the usrloc declarations are registered; packets/s (goal ≥ 1,000,000/s).
  * - loopback: proto_bin here → proto_bin in a child process (scripts/bench/bin-peer.ts) over
- *   127.0.0.1, 100-byte and 1,000-byte packets, packets/s and MB/s (goal ≥ 300,000 small/s).
+ *   127.0.0.1, 100-byte and 1,000-byte packets, packets/s and MB/s (goal ≥ 300,000 small/s),
+ *   and the round-trip latency of one packet (median and p99 of 2,000 ping-pongs).
+ * - `--tls`: the loopback part over proto_bin (TCP) and then over proto_bins (mutual TLS 1.3,
+ *   certificates made with openssl in a temp folder), with TLS as a share of TCP
+ *   (goal: TLS ≥ 50% of TCP for 100-byte packets).
  * Each figure is the best of a few short rounds (the machine is shared; best-of filters noise).
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { dirname, join } from "node:path";
+
 import { fileURLToPath } from "node:url";
-import { createInterface } from "node:readline";
 import { BinPacket } from "../../core/bin/packet.ts";
 import { knownMessages } from "../../core/bin/known-messages.ts";
 import { findVector } from "../../core/bin/vectors.ts";
 import { defineModule } from "../../core/module.ts";
 import { createTestHost } from "../../core/testing/host.ts";
-import protoBin from "../../modules/proto_bin/index.ts";
 import type { ProtoBinApi } from "../../modules/proto_bin/api.ts";
 import { report } from "./report.ts";
+import { makeBenchCerts, startBinPeer, transportModules } from "./bin-transport.ts";
+import { rmSync } from "node:fs";
 
-const here = dirname(fileURLToPath(import.meta.url));
 const BENCH_CAP = "bench-bin";
 
 // ── codec ────────────────────────────────────────────────────────────────
@@ -100,32 +102,33 @@ function codec(json: boolean): void {
 
 interface Result { packets: number; bytes: number; disorder: number }
 
-async function loopback(json: boolean): Promise<void> {
+async function loopback(json: boolean, certDir?: string): Promise<Record<number, number>> {
+  const transport = transportModules(certDir, "node1");
+  const proto = transport.proto;
+  const tag = certDir ? "bins" : "bin";
+  const out: Record<number, number> = {};
   let pending: ((r: Result) => void) | null = null;
+  let echo: (() => void) | null = null;
   const collector = defineModule({
     name: "bench_sender",
     version: "1.0.0",
     init(ctx) {
       ctx.bin.registerCb(BENCH_CAP, (pkt) => {
         if (pkt.type === 10) pending?.({ packets: pkt.popInt(), bytes: pkt.popInt() >>> 0, disorder: pkt.popInt() });
+        if (pkt.type === 12) echo?.();
       });
-      return { send: (b: Uint8Array, port: number) => ctx.bin.send(b, "127.0.0.1", port) };
+      return { send: (b: Uint8Array, port: number) => ctx.bin.send(b, "127.0.0.1", port, { proto }) };
     },
   });
-  const host = await createTestHost({ modules: [{ def: protoBin }, { def: collector }], sockets: ["bin:127.0.0.1:0"] });
-  const myPort = host.api<ProtoBinApi>("proto_bin").listeners()[0]!.port;
+  const host = await createTestHost({ modules: [...transport.modules, { def: collector }], sockets: [transport.socket] });
+  const myPort = host.api<ProtoBinApi>(certDir ? "proto_bins" : "proto_bin").listeners()[0]!.port;
   const sender = host.api<{ send(b: Uint8Array, port: number): string }>("bench_sender");
-  let child: ChildProcess | undefined;
+  let peer: { port: number; stop(): Promise<void> } | undefined;
   try {
     // BIN_PEER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/x" profiles the receiving side too.
     const extra = (process.env["BIN_PEER_NODE_ARGS"] ?? "").split(/\s+/).filter(Boolean);
-    child = spawn(process.execPath, [...extra, "--import", "tsx", join(here, "bin-peer.ts")], { cwd: join(here, "../.."), stdio: ["pipe", "pipe", "inherit"] });
-    const peerPort = await new Promise<number>((resolve, reject) => {
-      const rl = createInterface({ input: child!.stdout! });
-      rl.once("line", (l) => resolve((JSON.parse(l) as { port: number }).port));
-      child!.once("exit", (code) => reject(new Error(`bin-peer exited with ${code}`)));
-      setTimeout(() => reject(new Error("bin-peer did not start within 20 s")), 20_000).unref();
-    });
+    peer = await startBinPeer(certDir ? { BIN_PEER_TLS_DIR: certDir } : {}, extra);
+    const peerPort = peer.port;
     const control = BinPacket.init(BENCH_CAP, 9, 1).pushInt(myPort).bytes();
     const roundTrip = async (): Promise<Result> => {
       const r = new Promise<Result>((res) => (pending = res));
@@ -161,25 +164,47 @@ async function loopback(json: boolean): Promise<void> {
         if (pps > best.pps) best = { pps, mbs: (seq * size) / secs / 1e6 };
         if (dropped > 0 && round === 0 && !json) process.stderr.write(`(queue full ${dropped} times: the sender outran the link)\n`);
       }
-      report(json, { name: `bin.loopback.${size}B`, value: Math.round(best.pps), unit: "packets/s", note: size === 100 ? "goal ≥ 300,000" : "" });
-      report(json, { name: `bin.loopback.${size}B_throughput`, value: +best.mbs.toFixed(1), unit: "MB/s" });
+      out[size] = best.pps;
+      report(json, { name: `${tag}.loopback.${size}B`, value: Math.round(best.pps), unit: "packets/s", note: size === 100 && !certDir ? "goal ≥ 300,000" : "" });
+      report(json, { name: `${tag}.loopback.${size}B_throughput`, value: +best.mbs.toFixed(1), unit: "MB/s" });
     }
+    // latency: one 100-byte-class packet there and back, 2,000 times, nothing else in flight
+    const probe = BinPacket.init(BENCH_CAP, 11, 1).pushInt(myPort).bytes();
+    const rtts: number[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const t0 = performance.now();
+      await new Promise<void>((res) => {
+        echo = res;
+        sender.send(probe, peerPort);
+      });
+      rtts.push((performance.now() - t0) * 1000);
+    }
+    rtts.sort((a, b) => a - b);
+    report(json, { name: `${tag}.loopback.rtt_median`, value: Math.round(rtts[1000]!), unit: "µs", note: "send → peer callback → reply callback, one packet in flight" });
+    report(json, { name: `${tag}.loopback.rtt_p99`, value: Math.round(rtts[1980]!), unit: "µs" });
   } finally {
-    child?.stdin?.end();
-    if (child && child.exitCode === null) {
-      const gone = new Promise((r) => child!.once("exit", r));
-      setTimeout(() => child!.kill("SIGKILL"), 3000).unref();
-      await gone;
-    }
+    await peer?.stop();
     await host.stop();
   }
+  return out;
 }
 
 /** `--only=codec` or `--only=loopback` runs one part. */
 export async function run({ json, args = [] }: { json: boolean; args?: string[] }): Promise<void> {
   const only = args.find((a) => a.startsWith("--only="))?.slice(7);
   if (only !== "loopback") codec(json);
-  if (only !== "codec") await loopback(json);
+  if (only === "codec") return;
+  const tcp = await loopback(json);
+  if (!args.includes("--tls")) return;
+  const certDir = makeBenchCerts();
+  try {
+    const tls = await loopback(json, certDir);
+    for (const size of [100, 1000]) {
+      report(json, { name: `bins.vs_bin.${size}B`, value: Math.round((100 * tls[size]!) / tcp[size]!), unit: "%", note: size === 100 ? "TLS throughput as a share of TCP; goal ≥ 50" : "" });
+    }
+  } finally {
+    rmSync(certDir, { recursive: true, force: true });
+  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

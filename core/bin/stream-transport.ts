@@ -1,6 +1,9 @@
 /**
- * BIN over TCP (spec/proto-bin.md): listeners, one framer per connection, one outbound
- * connection per destination `IP:port`, batched writes, bounded queues, timeouts.
+ * The BIN stream transport shared by proto_bin (TCP) and proto_bins (TLS): listeners, one
+ * framer per connection, one outbound connection per destination `IP:port`, batched writes,
+ * bounded queues, timeouts (spec/proto-bin.md; bins-tls.md §1: the same framing inside TLS).
+ * The core opens no socket itself: a transport module passes a `BinStreamFactory` that
+ * creates its servers and connections (net or tls) and says when a connection is ready.
  *
  * Connection model (§4.2): a connection is found by remote IP + port. One we opened to
  * `peer:5566` is keyed `peer:5566` and reused for every later send there; one we accepted is
@@ -11,10 +14,74 @@
  * packets of one event-loop turn) and returns; the batch is written with one `write` per
  * connection on `process.nextTick`, so a burst of small packets costs one syscall.
  */
-import { createServer, connect as netConnect, type Server, type Socket } from "node:net";
-import { type BinPeerEvent, type BinSendStatus, type BinSource, type Location, type TsipsLogger, type Stat, TsipsError, isTsipsError, listenError, BinFramer, BinFramingError, BIN_MAX_PACKET_SIZE, BIN_MIN_PACKET_SIZE } from "tsips";
-import type { BinConnectionInfo, BinListenerInfo } from "./api.ts";
-import { family, hostPort, isWildcard, normHost } from "./addr.ts";
+import type { Server, Socket } from "node:net";
+import { TsipsError, isTsipsError, type Location } from "../errors.ts";
+import { listenError } from "../os-errors.ts";
+import type { BinPeerEvent, BinSendStatus, BinSource } from "../hooks.ts";
+import type { TsipsLogger } from "../log.ts";
+import type { Stat } from "../stats.ts";
+import { BinFramer, BinFramingError } from "./framer.ts";
+import { BIN_MAX_PACKET_SIZE, BIN_MIN_PACKET_SIZE } from "./packet.ts";
+import { family, hostPort, isWildcard, normHost } from "./stream-addr.ts";
+
+/** A listening BIN socket, with the address it is really bound to (port 0 resolved). */
+export interface BinListenerInfo {
+  host: string;
+  port: number;
+  /** `bin:host:port` (or `bins:…`) as the ready line prints it (IPv6 in brackets). */
+  url: string;
+}
+
+/** One connection as the transport sees it. */
+export interface BinConnectionInfo {
+  /** Remote IP (IPv4-mapped IPv6 shown as IPv4) and port. */
+  host: string;
+  port: number;
+  /** true for connections this node opened. */
+  outbound: boolean;
+  state: "connecting" | "open" | "closing";
+  localHost: string | undefined;
+  localPort: number | undefined;
+  /** Output not yet handed to the kernel (queued while connecting, batched, or in the socket buffer). */
+  queuedBytes: number;
+  packetsIn: number;
+  packetsOut: number;
+}
+
+/** Where an outbound connection goes (and, when the sender knows it, which node it should reach). */
+export interface BinStreamDest {
+  host: string;
+  port: number;
+  nodeId?: number;
+}
+
+/** Socket options the transport wants on every connection. */
+export interface BinSocketOptions {
+  noDelay: boolean;
+  keepAlive: boolean;
+  keepAliveInitialDelay: number;
+}
+
+/**
+ * What differs between BIN over TCP and BIN over TLS. The transport owns everything else.
+ */
+export interface BinStreamFactory {
+  /** The protocol name: URL scheme, listener URL and the packets' `BinSource.proto`. */
+  readonly proto: BinSource["proto"];
+  /**
+   * A server whose `onStream` gets each accepted connection once it may carry BIN (TLS:
+   * after a successful handshake; failed handshakes never reach the transport).
+   */
+  createServer(onStream: (socket: Socket) => void, opts: BinSocketOptions, at: ListenSpec): Server;
+  /** Opens a connection; the transport waits for `readyEvent` before writing. */
+  connect(dest: BinStreamDest, opts: BinSocketOptions & { localAddress?: string }): Socket;
+  /** "connect" (TCP) or "secureConnect" (TLS). */
+  readonly readyEvent: "connect" | "secureConnect";
+  /** Checks an outbound connection once ready; a string refuses it (closed with that reason). */
+  acceptOutbound?(socket: Socket, dest: BinStreamDest): string | undefined;
+  /** Adds per-connection fields to the packets' source (e.g. the TLS identity check). */
+  sourceExtras?(socket: Socket, close: (reason: string) => void): Partial<BinSource>;
+}
 
 export interface TransportOptions {
   /** bin_max_msg_chunks (0 = no limit). */
@@ -104,14 +171,16 @@ class Conn {
   packetsOut = 0;
 
   constructor(
-    private readonly t: BinTransport,
+    private readonly t: BinStreamTransport,
     readonly socket: Socket,
     readonly outbound: boolean,
     host: string,
     port: number,
+    private readonly dest?: BinStreamDest,
   ) {
     this.state = outbound ? "connecting" : "open";
-    this.source = Object.freeze({ proto: "bin" as const, host, port });
+    const extras = t.factory.sourceExtras?.(socket, (reason) => this.close(reason));
+    this.source = Object.freeze({ ...extras, proto: t.factory.proto, host, port });
     this.lastActivity = Date.now();
     this.framer = new BinFramer({ maxChunks: t.opts.maxChunks, onPacket: (p) => this.onPacket(p) });
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
@@ -125,7 +194,7 @@ class Conn {
       socket.destroy();
     });
     if (outbound) {
-      socket.once("connect", () => this.onConnect());
+      socket.once(t.factory.readyEvent, () => this.onConnect());
       this.connectTimer = setTimeout(() => this.onConnectTimer(), t.opts.connectTimeoutMs);
     } else {
       this.everOpen = true;
@@ -285,6 +354,8 @@ class Conn {
     if (this.state !== "connecting") return;
     if (this.connectTimer) clearTimeout(this.connectTimer);
     this.connectTimer = null;
+    const refused = this.dest ? this.t.factory.acceptOutbound?.(this.socket, this.dest) : undefined;
+    if (refused !== undefined) return void this.close(refused);
     this.state = "open";
     this.everOpen = true;
     this.lastActivity = Date.now();
@@ -389,7 +460,7 @@ interface Listener {
   wildcard: boolean;
 }
 
-export class BinTransport {
+export class BinStreamTransport {
   private readonly listenersList: Listener[] = [];
   private readonly byKey = new Map<string, Conn>();
   private readonly all = new Set<Conn>();
@@ -407,6 +478,7 @@ export class BinTransport {
   private readonly flushAllBound = (): void => this.flushAll();
 
   constructor(
+    readonly factory: BinStreamFactory,
     readonly opts: TransportOptions,
     readonly hooks: TransportHooks,
     readonly stats: TransportStats,
@@ -421,8 +493,7 @@ export class BinTransport {
   // ── listeners ─────────────────────────────────────────────────────────
 
   async listen(spec: ListenSpec): Promise<BinListenerInfo> {
-    const server = createServer({ noDelay: true, keepAlive: this.opts.keepAlive, keepAliveInitialDelay: this.opts.keepIdleMs },
-      (socket) => this.onAccept(socket));
+    const server = this.factory.createServer((socket) => this.onAccept(socket), this.socketOptions(), spec);
     server.maxConnections = this.opts.maxConnections;
     const host = spec.host === "*" ? undefined : spec.host;
     await new Promise<void>((resolve, reject) => {
@@ -432,13 +503,13 @@ export class BinTransport {
         resolve();
       });
     }).catch((err: NodeJS.ErrnoException) => {
-      throw listenError(`bin:${hostPort(spec.host, spec.port)}`, err, { module: "proto_bin", ...(spec.loc ? { location: spec.loc } : {}) });
+      throw listenError(`${this.factory.proto}:${hostPort(spec.host, spec.port)}`, err, { module: `proto_${this.factory.proto}`, ...(spec.loc ? { location: spec.loc } : {}) });
     });
     server.on("error", (err) => this.log.error({ err }, "BIN listener error"));
     const addr = server.address();
-    if (addr === null || typeof addr === "string") throw new TsipsError("TSIPS_ERR_LISTEN", `bin listener ${spec.raw} has no address`);
+    if (addr === null || typeof addr === "string") throw new TsipsError("TSIPS_ERR_LISTEN", `${this.factory.proto} listener ${spec.raw} has no address`);
     const bound = normHost(addr.address);
-    const info: BinListenerInfo = { host: bound, port: addr.port, url: `bin:${hostPort(bound, addr.port)}` };
+    const info: BinListenerInfo = { host: bound, port: addr.port, url: `${this.factory.proto}:${hostPort(bound, addr.port)}` };
     this.listenersList.push({ server, info, family: addr.family === "IPv6" ? 6 : 4, wildcard: isWildcard(addr.address) });
     return info;
   }
@@ -464,7 +535,8 @@ export class BinTransport {
 
   // ── sending ───────────────────────────────────────────────────────────
 
-  send(bytes: Uint8Array, host: string, port: number): BinSendStatus {
+  /** Queues one packet for `host:port`; `nodeId` (when known) lets the factory check who answers. */
+  send(bytes: Uint8Array, host: string, port: number, nodeId?: number): BinSendStatus {
     if (this.stopping) return "error";
     const len = bytes.length;
     if (len < BIN_MIN_PACKET_SIZE || len > BIN_MAX_PACKET_SIZE) return "error";
@@ -480,7 +552,7 @@ export class BinTransport {
     let c = this.byKey.get(key);
     if (c === undefined) {
       if (!(port > 0 && port < 65536)) return "error";
-      const made = this.open(h, port, key);
+      const made = this.open(h, port, key, nodeId);
       if (made === null) return "error";
       c = made;
     }
@@ -490,19 +562,21 @@ export class BinTransport {
     return c.enqueue(bytes);
   }
 
-  private open(host: string, port: number, key: string): Conn | null {
+  private socketOptions(): BinSocketOptions {
+    return { noDelay: true, keepAlive: this.opts.keepAlive, keepAliveInitialDelay: this.opts.keepIdleMs };
+  }
+
+  private open(host: string, port: number, key: string, nodeId: number | undefined): Conn | null {
     const localAddress = this.localAddressFor(host);
+    const dest: BinStreamDest = nodeId === undefined ? { host, port } : { host, port, nodeId };
     let socket: Socket;
     try {
-      socket = netConnect({
-        host, port, noDelay: true, keepAlive: this.opts.keepAlive, keepAliveInitialDelay: this.opts.keepIdleMs,
-        ...(localAddress ? { localAddress } : {}),
-      });
+      socket = this.factory.connect(dest, { ...this.socketOptions(), ...(localAddress ? { localAddress } : {}) });
     } catch (err) {
-      this.log.warn({ err, host, port }, `cannot connect to bin:${hostPort(host, port)}`);
+      this.log.warn({ err, host, port }, `cannot connect to ${this.factory.proto}:${hostPort(host, port)}: ${(err as Error).message}`);
       return null;
     }
-    const c = new Conn(this, socket, true, host, port);
+    const c = new Conn(this, socket, true, host, port, dest);
     this.all.add(c);
     this.byKey.set(key, c);
     c.key = key;
