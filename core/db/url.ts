@@ -66,8 +66,14 @@ export function parseDbUrl(url: string): DbUrl {
   if (rest.startsWith("unix(")) {
     const close = rest.indexOf(")");
     if (close < 0) bad("unix( without )");
+    let after = rest.slice(close + 1);
+    // tsips: `unix(/dir):port` picks the socket file .s.PGSQL.<port> in that folder.
+    const pm = /^:(\d+)/.exec(after);
     hostPort = rest.slice(0, close + 1);
-    const after = rest.slice(close + 1);
+    if (pm) {
+      hostPort += pm[0];
+      after = after.slice(pm[0].length);
+    }
     if (!after.startsWith("/")) bad("no '/' before the database name");
     dbPart = after.slice(1);
   } else {
@@ -78,8 +84,11 @@ export function parseDbUrl(url: string): DbUrl {
   }
   let host = hostPort;
   let port = 0;
-  const unix = /^unix\((.*)\)$/.exec(hostPort);
-  if (unix) host = unix[1]!;
+  const unix = /^unix\((.*)\)(?::(\d+))?$/.exec(hostPort);
+  if (unix) {
+    host = unix[1]!;
+    if (unix[2]) port = Number(unix[2]);
+  }
   else {
     const m = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/.exec(hostPort);
     if (!m) bad(`bad host '${hostPort}'`);
