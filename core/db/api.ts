@@ -21,6 +21,12 @@ export interface DbConnection {
   readonly backend: string;
   /** Runs a SELECT; rows as objects keyed by column name. @opensips db_func_t.query / raw_query */
   query(sql: string, params?: readonly DbValue[]): Promise<DbRow[]>;
+  /**
+   * Runs a SELECT and returns each row as an array in the column order of the statement: the
+   * fast path for loading whole tables. Integers come back as numbers (select a 64-bit id as
+   * `id >> 32` and `id & 4294967295` to keep it exact).
+   */
+  queryArrays(sql: string, params?: readonly DbValue[]): Promise<DbValue[][]>;
   /** Runs one INSERT/UPDATE/DELETE; resolves to the number of rows changed. */
   run(sql: string, params?: readonly DbValue[]): Promise<number>;
   /** Runs several statements in one transaction, in order (all or none). */

@@ -102,6 +102,13 @@ export class PostgresConnection implements DbConnection {
     return r.rows as DbRow[];
   }
 
+  async queryArrays(sql: string, params?: readonly DbValue[]): Promise<DbValue[][]> {
+    const r = await this.client.query({ text: numberPlaceholders(sql), values: params ? params.map(param) : [], rowMode: "array" });
+    const rows = r.rows as unknown[][];
+    for (const row of rows) for (let i = 0; i < row.length; i++) if (row[i] instanceof Buffer) row[i] = new Uint8Array(row[i] as Buffer);
+    return rows as DbValue[][];
+  }
+
   async run(sql: string, params?: readonly DbValue[]): Promise<number> {
     const r = await this.client.query(numberPlaceholders(sql), params ? params.map(param) : []);
     return r.rowCount ?? 0;

@@ -30,6 +30,7 @@ function bind(params: readonly DbValue[] | undefined): unknown[] {
 export class SqliteConnection implements DbConnection {
   readonly backend = "sqlite";
   private readonly cache = new Map<string, Stmt>();
+  private readonly rawCache = new Map<string, Stmt>();
   private constructor(private db: Database.Database | null, readonly file: string) {}
 
   static open(url: string, opts: SqliteOptions): SqliteConnection {
@@ -66,6 +67,22 @@ export class SqliteConnection implements DbConnection {
     const rows = this.stmt(sql).all(...bind(params)) as Record<string, unknown>[];
     for (const r of rows) toRow(r);
     return rows as DbRow[];
+  }
+
+  queryArraysSync(sql: string, params?: readonly DbValue[]): DbValue[][] {
+    let s = this.rawCache.get(sql);
+    if (!s) {
+      if (!this.db) throw Object.assign(new Error("database closed"), { code: "SQLITE_CLOSED" });
+      s = this.db.prepare(sql).raw(true);
+      if (this.rawCache.size < 64) this.rawCache.set(sql, s);
+    }
+    const rows = s.all(...bind(params)) as unknown[][];
+    for (const r of rows) for (let i = 0; i < r.length; i++) if (r[i] instanceof Buffer) r[i] = new Uint8Array(r[i] as Buffer);
+    return rows as DbValue[][];
+  }
+
+  async queryArrays(sql: string, params?: readonly DbValue[]): Promise<DbValue[][]> {
+    return this.queryArraysSync(sql, params);
   }
 
   runSync(sql: string, params?: readonly DbValue[]): number {
@@ -109,6 +126,7 @@ export class SqliteConnection implements DbConnection {
     const db = this.db;
     this.db = null;
     this.cache.clear();
+    this.rawCache.clear();
     db?.close();
   }
 }

@@ -5,9 +5,8 @@
  * core's ordered DbWriter, so a database that goes away queues them instead of stopping the node.
  */
 import { checkTableVersion, coreHash, dbDatetime, dbDouble2, dbParseDatetime, TsipsError, TABLE_VERSIONS,
-  type DbRow, type DbStatement, type DbValue, type DbWriter, type TsipsLogger } from "tsips";
+  type DbStatement, type DbValue, type DbWriter, type TsipsLogger } from "tsips";
 import type { UlChange } from "./api.ts";
-import { idHalves, unpackContactId } from "./contact-id.ts";
 import type { BranchFlags } from "./flags.ts";
 import type { SqlWriteMode } from "./params.ts";
 import type { SocketTable } from "./sockets.ts";
@@ -30,7 +29,12 @@ export interface UsrlocSqlOptions {
 const PASS_CHUNK = 2000;
 
 const INSERT_COLS = "contact_id, username, contact, expires, q, callid, cseq, flags, cflags, user_agent, received, path, socket, methods, last_modified, sip_instance, kv_store, attr";
-const LOAD_COLS = "username, contact_id, contact, expires, q, callid, cseq, flags, cflags, user_agent, received, path, socket, methods, last_modified, sip_instance, kv_store, attr";
+/** contact_id as two 32-bit halves: exact on every backend without 64-bit integers per row. */
+const LOAD_COLS = "username, contact_id >> 32, contact_id & 4294967295, contact, expires, q, callid, cseq, flags, cflags, user_agent, received, path, socket, methods, last_modified, sip_instance, kv_store, attr";
+
+function str(v: DbValue | undefined): string {
+  return typeof v === "string" ? v : v === null || v === undefined ? "" : String(v);
+}
 
 export class UsrlocSql {
   /** Contacts deleted or expired whose rows wait for the next pass (write-back, and every mode's expiry). */
@@ -39,6 +43,8 @@ export class UsrlocSql {
   private unsubscribe: (() => void) | null = null;
   /** Rows skipped by the last load, by reason (for the log and tests). */
   readonly skipped = { badRow: 0, aorhash: 0, regenerated: 0 };
+  /** Duration of the last load (query + rows into memory), ms. */
+  lastLoadMs = 0;
 
   constructor(
     private readonly store: LocationStore,
@@ -62,10 +68,11 @@ export class UsrlocSql {
 
   /** preload_udomain: every row, expired or not; rows that fail the checks are skipped and logged. */
   async load(d: Udomain): Promise<number> {
+    const t0 = performance.now();
     const cols = this.opts.useDomain ? `${LOAD_COLS}, domain` : LOAD_COLS;
-    let rows: DbRow[];
+    let rows: DbValue[][];
     try {
-      rows = await this.writer.read((conn) => conn.query(`SELECT ${cols} FROM ${d.name}`));
+      rows = await this.writer.read((conn) => conn.queryArrays(`SELECT ${cols} FROM ${d.name}`));
     } catch (err) {
       throw new TsipsError("TSIPS_ERR_DB_QUERY", `loading table '${d.name}' failed: ${(err as Error).message}`, { module: "usrloc", cause: err });
     }
@@ -76,6 +83,7 @@ export class UsrlocSql {
     } finally {
       this.loading = false;
     }
+    this.lastLoadMs = performance.now() - t0;
     if (this.skipped.aorhash > 0 && !this.opts.regenBrokenContactId) {
       this.opts.log.warn({ skipped: this.skipped.aorhash },
         `${this.skipped.aorhash} rows of '${d.name}' had a contact_id not matching their AoR and were skipped; set regen_broken_contactid = 1 to give them new ids`);
@@ -83,17 +91,17 @@ export class UsrlocSql {
     return loaded;
   }
 
-  private loadRow(d: Udomain, row: DbRow): boolean {
+  /** One row of LOAD_COLS (+ domain): dbrow2info + the contact-id check of preload_udomain. */
+  private loadRow(d: Udomain, row: DbValue[]): boolean {
     const log = this.opts.log;
-    const str = (v: DbValue | undefined): string => (typeof v === "string" ? v : v === null || v === undefined ? "" : String(v));
-    const username = str(row["username"]);
-    const contact = str(row["contact"]);
-    const callid = str(row["callid"]);
-    const idv = row["contact_id"];
-    const { expires, q, cseq, flags } = row;
+    const [user, idHi, idLo, contactV, expires, q, callidV, cseq, flags, cflags, ua, received, path, socket, methods, lastMod,
+      instance, kv, attr, domain] = row;
+    const username = str(user);
+    const contact = str(contactV);
+    const callid = str(callidV);
     let aor = username;
     if (this.opts.useDomain) {
-      const dom = str(row["domain"]);
+      const dom = str(domain);
       if (!dom) {
         log.error({ username }, "empty domain record; row skipped");
         this.skipped.badRow++;
@@ -101,30 +109,32 @@ export class UsrlocSql {
       }
       aor = `${username}@${dom}`;
     }
-    if (!username || !contact || !callid || idv === null || idv === undefined || expires === null || q === null ||
-      cseq === null || flags === null || (typeof idv !== "number" && typeof idv !== "bigint")) {
-      log.error({ username, contact_id: String(idv) }, "bad location row (empty username/contact/callid or NULL id/expires/q/cseq/flags); skipped");
+    if (!username || !contact || !callid || typeof idHi !== "number" || typeof idLo !== "number" || expires === null ||
+      q === null || cseq === null || flags === null) {
+      log.error({ username }, "bad location row (empty username/contact/callid or NULL contact_id/expires/q/cseq/flags); skipped");
       this.skipped.badRow++;
       return false;
     }
-    const id = BigInt(idv);
     const aorhash = coreHash(aor);
-    const { aorhash16, rlabel, clabel } = unpackContactId(id);
-    const socketText = str(row["socket"]);
+    // id = clabel (14 bits) | rlabel (32 bits) << 14 | aorhash16 << 46
+    const aorhash16 = (idHi >>> 14) & 0xffff;
+    const rlabel = ((idLo >>> 14) | ((idHi & 0x3fff) << 18)) >>> 0;
+    const clabel = idLo & 0x3fff;
+    const socketText = str(socket);
     const qNum = Number(q);
     const ci: Ci = {
-      hasId: true, idHi: 0, idLo: 0,
-      callid, userAgent: str(row["user_agent"]),
+      hasId: true, idHi: idHi | 0, idLo: idLo | 0,
+      callid, userAgent: str(ua),
       socket: socketText ? this.opts.sockets.resolve(socketText) : "",
       expires: Number(expires), q: qNum === -1 ? -1 : Math.trunc(qNum * 1000), cseq: Number(cseq), flags: Number(flags),
-      cflags: this.opts.flags.toMask(str(row["cflags"])),
-      methods: row["methods"] === null || row["methods"] === undefined ? ALL_METHODS : Number(row["methods"]),
-      lastModified: dbParseDatetime(row["last_modified"]),
-      path: str(row["path"]), attr: str(row["attr"]), received: str(row["received"]), instance: str(row["sip_instance"]),
-      kv: str(row["kv_store"]), regId: 0,
+      cflags: this.opts.flags.toMask(str(cflags)),
+      methods: methods === null || methods === undefined ? ALL_METHODS : Number(methods),
+      lastModified: dbParseDatetime(lastMod),
+      path: str(path), attr: str(attr), received: str(received), instance: str(instance), kv: str(kv), regId: 0,
     };
     let r = d.getH(aor, aorhash);
     if (aorhash16 !== (aorhash & 0xffff)) {
+      const id = (BigInt(idHi >>> 0) << 32n) | BigInt(idLo >>> 0);
       if (!this.opts.regenBrokenContactId) {
         log.error({ aor, contact_id: id.toString() }, "failed to match aorhashes; row skipped");
         this.skipped.aorhash++;
@@ -139,9 +149,9 @@ export class UsrlocSql {
       this.skipped.regenerated++;
       return true;
     }
-    [ci.idHi, ci.idLo] = idHalves(id);
-    if (!r) r = this.store.insertRecord(d, aor, "sync", rlabel, (clabel + 1) & 0x3fff, aorhash);
-    else if (((clabel + 1) & 0x3fff) > r.nextClabel) r.nextClabel = (clabel + 1) & 0x3fff;
+    const next = (clabel + 1) & 0x3fff;
+    if (!r) r = this.store.insertRecord(d, aor, "sync", rlabel, next, aorhash);
+    else if (next > r.nextClabel) r.nextClabel = next;
     const c = this.store.insertContact(d, r, contact, ci, NO_MATCH, "sync");
     c.dbState = CS_SYNC;
     return true;
