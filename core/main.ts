@@ -127,7 +127,8 @@ async function main(): Promise<void> {
     }
     const e = err as Error & { cause?: unknown };
     process.stderr.write(`ERROR: ${err instanceof TsipsError ? err.toString() : e.message}\n`);
-    if (e.cause) process.stderr.write(`  cause: ${(e.cause as Error)?.stack ?? String(e.cause)}\n`);
+    // An operational error (a TsipsError cause: database down, port taken) is one line; a bug keeps its stack.
+    if (e.cause && !(e.cause instanceof TsipsError)) process.stderr.write(`  cause: ${(e.cause as Error)?.stack ?? String(e.cause)}\n`);
     process.exit(EXIT_CFG);
   }
 }

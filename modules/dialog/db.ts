@@ -275,6 +275,26 @@ export class DialogDb {
 /** The DB side of each running dialog engine (set by init with db_mode > 0). */
 export const dialogDbs = new WeakMap<DialogEngine, DialogDb>();
 
+/**
+ * Every dialog MI command, answering only once the SQL writes it caused ran (db_mode 1: a
+ * reply acknowledges a stored dialog), or after 2 s when the database is away (writes stay queued).
+ */
+export function settleAfterWrites(mi: Record<string, MiCommandDecl<DialogEngine>>): Record<string, MiCommandDecl<DialogEngine>> {
+  const out: Record<string, MiCommandDecl<DialogEngine>> = {};
+  for (const [name, decl] of Object.entries(mi)) {
+    out[name] = {
+      ...decl,
+      async run(p, engine) {
+        const r = await decl.run(p, engine);
+        const db = dialogDbs.get(engine);
+        if (db) await db.writer.idle(2000);
+        return r;
+      },
+    };
+  }
+  return out;
+}
+
 /** dlg_db_sync / dlg_restore_db (replace the no-db answers of mi.ts). */
 export const dialogDbMi: Record<string, MiCommandDecl<DialogEngine>> = {
   dlg_db_sync: {

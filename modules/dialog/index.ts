@@ -9,7 +9,7 @@ import type { ClustererApi } from "../clusterer/api.ts";
 import { floorPow2 } from "./hash-size.ts";
 import { DialogEngine, type DialogStatName } from "./engine.ts";
 import { dialogMi } from "./mi.ts";
-import { DialogDb, dialogDbMi, dialogDbs } from "./db.ts";
+import { DialogDb, dialogDbMi, dialogDbs, settleAfterWrites } from "./db.ts";
 import { dialogParams } from "./params.ts";
 import { ProfileDefinitionError } from "./profiles.ts";
 
@@ -40,7 +40,7 @@ export default defineModule<typeof dialogParams, { clusterer: DepSpec<ClustererA
   params: dialogParams,
   deps: { clusterer: need<ClustererApi>("clusterer", { when: replicationOn }), ...dbDeps((p) => (p["db_mode"] as number) > 0) },
   stats,
-  mi: { ...dialogMi, ...dialogDbMi },
+  mi: settleAfterWrites({ ...dialogMi, ...dialogDbMi }),
   async init(ctx) {
     const p = ctx.params;
     const hashSize = floorPow2(p.hash_size);

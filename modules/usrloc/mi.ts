@@ -244,7 +244,7 @@ export const usrlocMi: Record<string, MiCommandDecl<UsrlocService>> = {
         });
         if ((i & 4095) === 4095) await yieldToLoop();
       }
-      return { inserted: count, ms: Math.round(performance.now() - t0) };
+      return api.settled({ inserted: count, ms: Math.round(performance.now() - t0) }, 30_000);
     },
   },
 };
