@@ -89,6 +89,10 @@ export const ERROR_CATALOG = entries({
   TSIPS_ERR_MI_DUPLICATE: { summary: "two modules register the same MI command", fix: "rename one of the commands" },
   TSIPS_ERR_MI_COMMAND: { summary: "an MI command failed", fix: "see the JSON-RPC error message and data" },
   // ── module-specific ────────────────────────────────────────────────────
+  TSIPS_ERR_DB_URL: { summary: "db_url is missing, malformed or names a backend tsips has no module for", fix: "write sqlite:///abs/path.db or postgres://user:pass@host:port/db and load db_sqlite/db_postgres" },
+  TSIPS_ERR_DB_CONNECT: { summary: "the database cannot be opened or reached at start-up", fix: "check the file's folder and permissions, or that the PostgreSQL server runs and accepts the user" },
+  TSIPS_ERR_DB_VERSION: { summary: "a table is missing from the version table or has another version", fix: "create the tables with `npm run db -- init <db_url>` or migrate them to the version named" },
+  TSIPS_ERR_DB_QUERY: { summary: "a database statement failed at start-up (load)", fix: "see the cause; check that the table has OpenSIPS's columns" },
   TSIPS_ERR_MODULE: { summary: "a module reported an error", fix: "see the message and its cause" },
 });
 

@@ -42,3 +42,4 @@ export { jsonObjectEnd, JSON_INCOMPLETE, JSON_NOT_OBJECT } from "./json-scan.ts"
 export { coreHash } from "./hash.ts";
 export { LocalSockets, parseSocketString, SIP_PROTOS } from "./sip-sockets.ts";
 export type { LocalSocket } from "./sip-sockets.ts";
+export * from "./db/index.ts";

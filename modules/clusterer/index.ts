@@ -6,7 +6,8 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { performance } from "node:perf_hooks";
-import { defineModule, TsipsError, type JsonValue, type StatDecl } from "tsips";
+import { bindDb, dbDeps, DbWriter, defineModule, TsipsError, type JsonValue, type StatDecl } from "tsips";
+import { applyRows, clustererDbMi, clustererDbs, loadClustererTable, tableSignature, type ClustererDb, type ClustererTable } from "./db.ts";
 import type { ClustererApi } from "./api.ts";
 import { createClustererApi } from "./api-impl.ts";
 import { Engine, normalizeHost } from "./engine.ts";
@@ -56,15 +57,34 @@ async function resolveUrl(u: NodeUrl): Promise<void> {
   u.host = r.address;
 }
 
-export default defineModule<typeof clustererParams, {}, StatName, ClustererApi>({
+const clustererDeps = dbDeps((p) => p["db_mode"] === 1);
+
+export default defineModule<typeof clustererParams, typeof clustererDeps, StatName, ClustererApi>({
   name: "clusterer",
   version: "1.0.0",
   doc: "cluster membership, link monitoring, routing, data sync and sharing tags (OpenSIPS 3.6.8 compatible)",
   params: clustererParams,
   stats,
-  mi: clustererMi,
+  deps: clustererDeps,
+  mi: { ...clustererMi, ...clustererDbMi(clustererMi) },
   async init(ctx) {
     const p = ctx.params;
+    let table: ClustererTable | undefined;
+    let db: ClustererDb | undefined;
+    if (p.db_mode === 1) {
+      if (p.my_node_id < 1) throw new TsipsError("TSIPS_ERR_CLUSTER_CONFIG", "my_node_id must be set (> 0) in db_mode 1", { module: "clusterer" });
+      const driver = bindDb("clusterer", p.db_url, ctx.deps);
+      const conn = await driver.connect(p.db_url);
+      const writer = new DbWriter(conn, { connect: () => driver.connect(p.db_url), log: ctx.log });
+      try {
+        table = await loadClustererTable(writer, p.db_table, p.my_node_id);
+      } catch (err) {
+        await writer.close(0);
+        throw err;
+      }
+      if (p.my_node_info.length > 0 || p.neighbor_node_info.length > 0) ctx.log.info("Running in db mode, provisioning from the script is ignored");
+      db = { writer, table: p.db_table, myNodeId: p.my_node_id, signature: tableSignature(table) };
+    }
     const columns: NodeInfoColumns = {
       ...DEFAULT_COLUMNS,
       cluster_id: p.cluster_id_col, node_id: p.node_id_col, url: p.url_col, no_ping_retries: p.no_ping_retries_col,
@@ -76,8 +96,8 @@ export default defineModule<typeof clustererParams, {}, StatName, ClustererApi>(
     try {
       engine = new Engine({
         myNodeId: p.my_node_id,
-        myNodeInfo: p.my_node_info,
-        neighborNodeInfo: p.neighbor_node_info,
+        myNodeInfo: table ? table.myNodeInfo : p.my_node_info,
+        neighborNodeInfo: table ? table.neighborNodeInfo : p.neighbor_node_info,
         columns,
         timers: effectiveTimers(p),
         sharingTags: p.sharing_tag,
@@ -149,11 +169,16 @@ export default defineModule<typeof clustererParams, {}, StatName, ClustererApi>(
       // first probes right away rather than one heartbeat period after start
       engine.batch(() => engine.heartbeat());
     });
+    if (table) applyRows(engine, table);
     engine.start();
     ctx.log.info({ node: engine.myNodeId, clusters: [...engine.clusters.keys()] }, `clusterer: node ${engine.myNodeId} in cluster(s) ${[...engine.clusters.keys()].join(", ")}`);
-    return attachEngine(createClustererApi(engine), engine);
+    const api = attachEngine(createClustererApi(engine), engine);
+    if (db) clustererDbs.set(api, db);
+    return api;
   },
-  destroy(_ctx, api) {
+  async destroy(_ctx, api) {
     if (api) engineOf(api).stop();
+    const db = api && clustererDbs.get(api);
+    if (db) await db.writer.close(2000);
   },
 });

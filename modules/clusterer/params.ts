@@ -12,21 +12,21 @@ function checkNodeInfo(s: string): string {
   return s;
 }
 
-/** `db_mode`: only 0 is accepted; anything else is TSIPS_ERR_PARAM_VALUE at the modparam line. */
+/** `db_mode`: 0 (script) or 1 (the clusterer table); anything else is TSIPS_ERR_PARAM_VALUE at the modparam line. */
 const dbMode: ParamSpec<number> = {
-  ...int({ default: 0, doc: "node provisioning: tsips supports only 0 (nodes from my_node_info/neighbor_node_info, dynamic discovery); default 0 (OpenSIPS: 1)" }),
-  accept: (raw) => raw === 0
-    ? { value: 0 }
-    : { error: `db_mode ${String(raw)} is not supported: tsips supports only db_mode=0 (nodes from my_node_info/neighbor_node_info)` },
+  ...int({ default: 0, doc: "node provisioning: 0 = my_node_info/neighbor_node_info (tsips default), 1 = the clusterer table at db_url (OpenSIPS's default)" }),
+  accept: (raw) => raw === 0 || raw === 1
+    ? { value: raw }
+    : { error: `db_mode ${String(raw)} is not supported: use 0 (my_node_info/neighbor_node_info) or 1 (clusterer table)` },
 };
 
-const noDb = "tsips supports only db_mode=0 (no clusterer table)";
+const noDb = "tsips uses OpenSIPS's default column names";
 
 export const clustererParams = {
   my_node_id: int({ default: -1, doc: "id of this node (> 0), the same in every cluster; my_node_info's node_id can set it instead" }),
   db_mode: dbMode,
-  db_url: str({ default: "", doc: "DB URL of the clusterer table", ignored: noDb }),
-  db_table: str({ default: "clusterer", doc: "name of the clusterer table", ignored: noDb }),
+  db_url: str({ default: "", doc: "DB URL of the clusterer table (db_mode 1)" }),
+  db_table: str({ default: "clusterer", doc: "name of the clusterer table (db_mode 1)" }),
   my_node_info: strList<string>({
     doc: "this node in one cluster: cluster_id=, url=bin:IP:PORT [, node_id=, flags=seed, sip_addr=, priority=, no_ping_retries=]; repeat per cluster",
     parse: checkNodeInfo,

@@ -187,6 +187,18 @@ export class ClusterReplication {
     return this.build(rec, origin);
   }
 
+  /**
+   * Builds a dialog from a stored row (dialog DB load, `db.ts`) as a received CREATED would;
+   * undefined when it is rejected (sockets, state) or already known (same Call-ID and h_id).
+   */
+  restore(rec: DlgRecord): Dialog | undefined {
+    const table = this.host.table;
+    const hEntry = coreHash(rec.callid, table.size);
+    if (table.get(hEntry, rec.hId)) return undefined;
+    if (!this.build(rec, "replicated")) return undefined;
+    return table.get(hEntry, rec.hId);
+  }
+
   private build(rec: DlgRecord, origin: DialogOrigin): boolean {
     const h = this.host;
     const hEntry = coreHash(rec.callid, h.table.size);

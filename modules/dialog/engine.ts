@@ -532,6 +532,11 @@ export class DialogEngine implements DialogApi, DialogHost {
   // ── 3.6 replication entry points (the clusterer calls these; tests drive them directly) ──
 
   /** The 35-field 3.6 record of a dialog (`bin_push_dlg`). */
+  /** A dialog from a stored row (dialog DB load, `db.ts`); undefined when rejected or already known. */
+  restore(rec: DlgRecord): Dialog | undefined {
+    return this.clusterRepl.restore(rec);
+  }
+
   record(d: Dialog): DlgRecord {
     return record(d);
   }

@@ -6,11 +6,12 @@
  */
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { defineModule, need, TsipsError, type DepSpec, type StatDecl } from "tsips";
+import { bindDb, dbDeps, DbWriter, defineModule, need, TsipsError, type DbDriver, type DepSpec, type StatDecl } from "tsips";
 import type { ClustererApi } from "../clusterer/api.ts";
 import { floorPow2 } from "./hash-size.ts";
 import { DialogEngine, type DialogStatName } from "./engine.ts";
 import { dialogMi } from "./mi.ts";
+import { DialogDb, dialogDbMi, dialogDbs, settleAfterWrites } from "./db.ts";
 import { dialogParams } from "./params.ts";
 import { ProfileDefinitionError } from "./profiles.ts";
 import type { V110Destination } from "./v110-replication.ts";
@@ -53,14 +54,16 @@ async function v110Destinations(specs: readonly { host: string; port: number; ra
   return out;
 }
 
-export default defineModule<typeof dialogParams, { clusterer: DepSpec<ClustererApi, true> }, DialogStatName, DialogEngine>({
+const dbTimers = new WeakMap<DialogEngine, NodeJS.Timeout>();
+
+export default defineModule<typeof dialogParams, { clusterer: DepSpec<ClustererApi, true>; db_sqlite: DepSpec<DbDriver, true>; db_postgres: DepSpec<DbDriver, true> }, DialogStatName, DialogEngine>({
   name: "dialog",
   version: "1.0.0",
   doc: "dialogs with lifetimes, profiles and values, replicated over the cluster (OpenSIPS 3.6.8) or to bin_listen peers (OpenSIPS 1.10)",
   params: dialogParams,
-  deps: { clusterer: need<ClustererApi>("clusterer", { when: replicationOn }) },
+  deps: { clusterer: need<ClustererApi>("clusterer", { when: replicationOn }), ...dbDeps((p) => (p["db_mode"] as number) > 0) },
   stats,
-  mi: dialogMi,
+  mi: settleAfterWrites({ ...dialogMi, ...dialogDbMi }),
   async init(ctx) {
     const p = ctx.params;
     const v110 = await v110Destinations(p.replicate_dialogs_to);
@@ -100,6 +103,31 @@ export default defineModule<typeof dialogParams, { clusterer: DepSpec<ClustererA
       ctx.stats.gauge("early_dialogs", () => engine.counts().early);
     }
     if (clusterer) engine.benchPrefix = `bench-${clusterer.myNodeId()}`;
+    if (p.db_mode > 0) {
+      if (!p.db_url) throw new TsipsError("TSIPS_ERR_DB_URL", `db_url not configured for db_mode ${p.db_mode}`, { module: "dialog" });
+      const driver = bindDb("dialog", p.db_url, ctx.deps);
+      const conn = await driver.connect(p.db_url);
+      const writer = new DbWriter(conn, { connect: () => driver.connect(p.db_url), log: ctx.log });
+      const db = new DialogDb(engine, writer, {
+        mode: p.db_mode as 1 | 2 | 3, table: p.table_name, flushValsProfiles: p.db_flush_vals_profiles !== 0,
+        bulkDelete: p.timer_bulk_del_no, log: ctx.log,
+      });
+      try {
+        await db.checkTable();
+        const n = await db.load();
+        ctx.log.info({ table: p.table_name, dialogs: n, db_mode: p.db_mode }, `loaded ${n} dialogs from SQL table '${p.table_name}'`);
+      } catch (err) {
+        await writer.close(0);
+        throw err;
+      }
+      db.attach();
+      dialogDbs.set(engine, db);
+      if (p.db_mode === 2) {
+        const t = setInterval(() => db.pass(), p.db_update_period * 1000);
+        t.unref();
+        dbTimers.set(engine, t);
+      }
+    }
     engine.start();
     const sip = engine.sockets.defaultSip();
     ctx.log.info({ hash_size: hashSize, profiles: engine.profilesTable.defs.map((d) => d.fullName), socket: sip?.sockStr,
@@ -109,7 +137,16 @@ export default defineModule<typeof dialogParams, { clusterer: DepSpec<ClustererA
       ...(p.accept_replicated_dialogs ? { accept_replicated_dialogs: 1 } : {}) }, "dialog module initialised");
     return engine;
   },
-  destroy(_ctx, api) {
+  async destroy(_ctx, api) {
     api?.stop();
+    const db = api && dialogDbs.get(api);
+    if (db) {
+      const t = dbTimers.get(api);
+      if (t) clearInterval(t);
+      // Modes 1-3: one last pass "on shutdown" (new dialogs inserted, every stored one updated with values/profiles).
+      db.pass(true);
+      db.detach();
+      await db.writer.close(5000);
+    }
   },
 });

@@ -65,16 +65,11 @@ export function parseReplicationDestination(s: string): V110DestinationSpec {
 }
 
 const SIP = "tsips routes no SIP (no requests are sent or matched)";
-const DB = "tsips keeps dialogs in memory only (no dialog table)";
+const DB = "tsips uses OpenSIPS's default column names";
 const CDB = "tsips has no CacheDB support (/s profiles are counted locally)";
 
 const dbCol = (name: string): ParamSpec<string> => str({ default: name, doc: `dialog table column name (${name})`, ignored: DB });
 
-/** `db_mode`: any value is accepted (OpenSIPS accepts 0..3); tsips always runs as 0. */
-const dbMode: ParamSpec<number> = {
-  ...int({ default: 0, min: 0, max: 3, doc: "0 none, 1 realtime, 2 delayed, 3 shutdown; tsips always behaves as 0" }),
-  ignored: DB,
-};
 
 export const dialogParams = {
   enable_stats: int({ default: 1, min: 0, max: 1, doc: "keep the dialog statistics (0: they stay at 0)" }),
@@ -91,12 +86,12 @@ export const dialogParams = {
   dlg_extra_hdrs: str({ default: "", doc: "extra headers for BYEs sent by the module", ignored: SIP }),
   dlg_match_mode: int({ default: 1, min: 0, max: 2, doc: "sequential request matching: 0 did only, 1 did then SIP, 2 SIP only", ignored: SIP }),
   delete_delay: int({ default: 0, min: 0, doc: "seconds an ended dialog stays listed (state 5) before it is freed" }),
-  db_url: str({ default: "", doc: "DB URL of the dialog table", ignored: DB }),
-  db_mode: dbMode,
-  db_update_period: int({ default: 60, doc: "seconds between DB updates in delayed mode", ignored: DB }),
+  db_url: str({ default: "", doc: "DB URL of the dialog table (sqlite:///abs/path.db or postgres://user:pass@host:port/db)" }),
+  db_mode: int({ default: 0, min: 0, max: 3, doc: "0 none, 1 realtime (written as it changes), 2 delayed (every db_update_period), 3 at shutdown" }),
+  db_update_period: int({ default: 60, min: 1, doc: "seconds between DB passes in db_mode 2" }),
   options_ping_interval: int({ default: 30, min: 1, doc: "seconds between OPTIONS pings of a pinged dialog", ignored: SIP }),
   reinvite_ping_interval: int({ default: 300, min: 1, doc: "seconds between re-INVITE pings", ignored: SIP }),
-  table_name: str({ default: "dialog", doc: "dialog table name", ignored: DB }),
+  table_name: str({ default: "dialog", doc: "dialog table name" }),
   call_id_column: dbCol("callid"),
   from_uri_column: dbCol("from_uri"),
   from_tag_column: dbCol("from_tag"),
@@ -121,8 +116,8 @@ export const dialogParams = {
   flags_column: dbCol("flags"),
   profiles_with_value: str({ default: "", doc: "profiles with values: names separated by ';', optional /b (BIN-replicated) or /s (CacheDB)", parse: checkProfileList }),
   profiles_no_value: str({ default: "", doc: "profiles without value: same syntax as profiles_with_value", parse: checkProfileList }),
-  db_flush_vals_profiles: int({ default: 0, doc: "write values and profiles to the DB", ignored: DB }),
-  timer_bulk_del_no: int({ default: 1, doc: "dialogs deleted from the DB per query", ignored: DB }),
+  db_flush_vals_profiles: int({ default: 0, min: 0, max: 1, doc: "1 = also write values, profiles and flags at run time (else only at shutdown)" }),
+  timer_bulk_del_no: int({ default: 1, min: 1, doc: "dialogs deleted per DELETE in db_mode 2" }),
   race_condition_timeout: int({ default: 5, doc: "seconds to keep a dialog ended by a race (CANCEL/200 OK)", ignored: SIP }),
   cachedb_url: str({ default: "", doc: "CacheDB URL for /s profiles", ignored: CDB }),
   profile_value_prefix: str({ default: "dlg_val_", doc: "CacheDB key prefix", ignored: CDB }),

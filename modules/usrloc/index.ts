@@ -3,14 +3,15 @@
  * of `location_cluster` in `full-sharing-cluster` mode, wire-compatible with OpenSIPS 3.6.8
  * (spec/usrloc.md). Other modules use it through `api.ts` (`need<UsrlocApi>("usrloc")`).
  */
-import { defineModule, need, TsipsError } from "tsips";
+import { bindDb, dbDeps, DbWriter, defineModule, need, TsipsError } from "tsips";
 import type { ClustererApi } from "../clusterer/api.ts";
 import { BranchFlags } from "./flags.ts";
 import { usrlocMi } from "./mi.ts";
-import { resolveModes, usrlocParams } from "./params.ts";
+import { resolveModes, usesSql, usrlocParams } from "./params.ts";
 import { UsrlocReplication } from "./replication.ts";
 import { UsrlocService } from "./service.ts";
 import { SocketTable } from "./sockets.ts";
+import { UsrlocSql } from "./sql.ts";
 import { LocationStore, type Udomain } from "./store.ts";
 
 export const DEFAULT_DOMAIN = "location";
@@ -19,10 +20,11 @@ const timers = new WeakMap<UsrlocService, NodeJS.Timeout>();
 
 const usrlocDeps = {
   clusterer: need<ClustererApi>("clusterer", { when: (p) => (p.location_cluster as number) > 0 }),
+  ...dbDeps(usesSql),
 };
 
 type UsrlocStat = "registered_users" | "location-users" | "location-contacts" | "location-expires" |
-  "repl_received" | "repl_dropped" | "repl_sent";
+  "repl_received" | "repl_dropped" | "repl_sent" | "sql_queued" | "sql_written" | "sql_dropped" | "sql_failed" | "sql_reconnects";
 
 // Type arguments are explicit: with `mi` handlers taking the API, TypeScript does not infer
 // the API type from a context-sensitive `init(ctx)`.
@@ -40,9 +42,14 @@ export default defineModule<typeof usrlocParams, typeof usrlocDeps, UsrlocStat, 
     repl_received: { kind: "counter", doc: "tsips: replication packets and sync chunks applied" },
     repl_dropped: { kind: "counter", doc: "tsips: replication packets dropped (bad version, malformed, unknown table, empty AoR)" },
     repl_sent: { kind: "counter", doc: "tsips: replication packets sent" },
+    sql_queued: { kind: "gauge", doc: "tsips: SQL writes waiting (database slow or away)" },
+    sql_written: { kind: "gauge", doc: "tsips: SQL statements run since start" },
+    sql_dropped: { kind: "gauge", doc: "tsips: SQL writes dropped because the queue was full" },
+    sql_failed: { kind: "gauge", doc: "tsips: SQL writes the database refused" },
+    sql_reconnects: { kind: "gauge", doc: "tsips: reconnects to the database after it went away" },
   },
   mi: usrlocMi,
-  init(ctx): UsrlocService {
+  async init(ctx): Promise<UsrlocService> {
     const p = ctx.params;
     let modes;
     try {
@@ -111,10 +118,46 @@ export default defineModule<typeof usrlocParams, typeof usrlocDeps, UsrlocStat, 
       repl.register();
     }
 
-    // Expiry on this node's own timer (never replicated).
+    if (modes.persistency === "load-from-sql") {
+      const url = p.db_url;
+      const driver = bindDb("usrloc", url, ctx.deps);
+      const conn = await driver.connect(url);
+      const writer = new DbWriter(conn, { connect: () => driver.connect(url), log: ctx.log });
+      const sql = new UsrlocSql(store, writer, {
+        writeMode: modes.sqlWrite === "write-through" ? "write-through" : "write-back",
+        useDomain: p.use_domain !== 0,
+        maxContactDelete: p.max_contact_delete,
+        regenBrokenContactId: p.regen_broken_contactid !== 0,
+        flags,
+        sockets: store.cfg.sockets,
+        log: ctx.log,
+      });
+      try {
+        const t0 = performance.now();
+        for (const d of store.domains) {
+          await sql.checkTable(d.name);
+          const n = await sql.load(d);
+          ctx.log.info({ table: d.name, contacts: n, ms: +(performance.now() - t0).toFixed(1) }, `loaded ${n} contacts from SQL table '${d.name}'`);
+        }
+      } catch (err) {
+        await writer.close(0);
+        throw err;
+      }
+      sql.attach();
+      svc.sql = sql;
+      const st = writer.stats;
+      ctx.stats.gauge("sql_queued", () => writer.pending);
+      ctx.stats.gauge("sql_written", () => st.written);
+      ctx.stats.gauge("sql_dropped", () => st.dropped);
+      ctx.stats.gauge("sql_failed", () => st.failed);
+      ctx.stats.gauge("sql_reconnects", () => st.reconnects);
+    }
+
+    // Expiry (and, with SQL, the write-back/delete pass) on this node's own timer (never replicated).
     const t = setInterval(() => {
       try {
-        store.expire();
+        if (svc.sql) svc.sql.pass();
+        else store.expire();
       } catch (err) {
         ctx.log.error({ err }, "usrloc timer failed");
       }
@@ -124,9 +167,17 @@ export default defineModule<typeof usrlocParams, typeof usrlocDeps, UsrlocStat, 
     ctx.log.debug({ modes, slots: modes.hashSlots }, "usrloc ready");
     return svc;
   },
-  destroy(_ctx, api: UsrlocService | undefined) {
+  async destroy(ctx, api: UsrlocService | undefined) {
     if (!api) return;
     const t = timers.get(api);
     if (t) clearInterval(t);
+    if (api.sql) {
+      // OpenSIPS runs the timer pass once more at shutdown: write-back loses nothing on a clean stop.
+      api.sql.pass();
+      api.sql.detach();
+      const left = api.sql.writer.pending;
+      await api.sql.writer.close(5000);
+      if (api.sql.writer.pending > 0) ctx.log.error({ lost: api.sql.writer.pending, queued: left }, "SQL writes still queued at shutdown were lost (database unreachable)");
+    }
   },
 });

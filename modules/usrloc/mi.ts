@@ -130,7 +130,7 @@ export const usrlocMi: Record<string, MiCommandDecl<UsrlocService>> = {
       const d = findTable(api, p);
       const aor = fixAor(api, p.str("aor"));
       api.store.deleteRecord(d, aor, "local");
-      return "OK";
+      return api.settled("OK");
     },
   },
   ul_rm_contact: {
@@ -145,7 +145,7 @@ export const usrlocMi: Record<string, MiCommandDecl<UsrlocService>> = {
       if (!c) throw new MiError(404, "Contact not found");
       api.store.deleteContact(d, r, c, null, "local");
       api.store.releaseRecord(d, r, "local");
-      return "OK";
+      return api.settled("OK");
     },
   },
   ul_dump: {
@@ -157,10 +157,12 @@ export const usrlocMi: Record<string, MiCommandDecl<UsrlocService>> = {
     },
   },
   ul_flush: {
-    help: "flushes the table to SQL (nothing to do without SQL)",
+    help: "runs the SQL timer pass now: INSERT new, UPDATE changed, DELETE expired/removed contacts",
     params: [[]],
-    run() {
-      return "OK";
+    async run(_p, api) {
+      if (!api.sql) return "OK";
+      api.sql.pass();
+      return api.settled("OK", 10_000);
     },
   },
   ul_add: {
@@ -188,7 +190,7 @@ export const usrlocMi: Record<string, MiCommandDecl<UsrlocService>> = {
       if (c) store.updateContact(d, r, c, ci, MATCH_CONTACT_CALLID, "local");
       else store.insertContact(d, r, uri, ci, MATCH_CONTACT_CALLID, "local");
       store.releaseRecord(d, r, "local");
-      return "OK";
+      return api.settled("OK");
     },
   },
   ul_show_contact: {
@@ -203,11 +205,17 @@ export const usrlocMi: Record<string, MiCommandDecl<UsrlocService>> = {
     },
   },
   ul_sync: {
-    help: "rewrites the SQL table from memory (not available without SQL)",
+    help: "empties the SQL table (or the AoR's rows); the contacts are written again at the next pass or ul_flush",
     params: [["table_name"], ["table_name", "aor"]],
-    run() {
-      // sql_write_mode is always "none" in tsips.
-      throw new MiError(200, "Contacts already synced");
+    run(p, api) {
+      if (!api.sql) throw new MiError(200, "Contacts already synced");
+      const d = findTable(api, p);
+      if (p.has("aor")) {
+        const r = d.get(p.str("aor"));
+        if (!r) throw new MiError(404, "AOR not found");
+        api.sql.sync(d, r);
+      } else api.sql.sync(d);
+      return api.settled("OK");
     },
   },
   ul_cluster_sync: {
@@ -236,7 +244,7 @@ export const usrlocMi: Record<string, MiCommandDecl<UsrlocService>> = {
         });
         if ((i & 4095) === 4095) await yieldToLoop();
       }
-      return { inserted: count, ms: Math.round(performance.now() - t0) };
+      return api.settled({ inserted: count, ms: Math.round(performance.now() - t0) }, 30_000);
     },
   },
 };

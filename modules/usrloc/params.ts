@@ -1,6 +1,7 @@
 /**
  * usrloc modparams (spec/usrloc.md §6–§7, OpenSIPS 3.6.8 ul_mod.c) and the working-mode
- * resolution of `ul_check_config`. tsips keeps the table in memory only: the SQL/CacheDB
+ * resolution of `ul_check_config`. The SQL write modes (write-through, write-back) with
+ * load-from-sql are served through the core DB API (spec/db.md §3); sql-only and the CacheDB
  * modes are rejected where the modparam stands, naming the modes that work.
  */
 import { int, str, strList, type ParamSpec } from "tsips";
@@ -28,14 +29,13 @@ export const PRESETS: Record<string, Preset> = {
   "sql-only": { cluster: "sql-only", persistency: "none", sqlWrite: "none" },
 };
 
-const SUPPORTED_PRESETS = ["single-instance-no-db", "full-sharing-cluster"];
+const SUPPORTED_PRESETS = ["single-instance-no-db", "full-sharing-cluster", "single-instance-sql-write-through", "single-instance-sql-write-back"];
+const SUPPORTED_TEXT = `"single-instance-no-db", "single-instance-sql-write-through", "single-instance-sql-write-back" or "full-sharing-cluster"`;
 const WHY: Record<string, string> = {
-  "single-instance-sql-write-through": "it needs an SQL database",
-  "single-instance-sql-write-back": "it needs an SQL database",
   "federation-cluster": "OpenSIPS 3.6.8 itself does not implement 'federation' clustering",
   "federation-cachedb-cluster": "it needs a CacheDB backend",
   "full-sharing-cachedb-cluster": "it needs a CacheDB backend",
-  "sql-only": "it needs an SQL database",
+  "sql-only": "every lookup would be an SQL query; tsips keeps the cache in memory and writes through or back",
 };
 
 function parsePreset(raw: string): string {
@@ -44,7 +44,7 @@ function parsePreset(raw: string): string {
     throw new Error(`unknown working_mode_preset "${raw}"; OpenSIPS knows ${Object.keys(PRESETS).map((p) => `"${p}"`).join(", ")}`);
   }
   if (!SUPPORTED_PRESETS.includes(v)) {
-    throw new Error(`working_mode_preset "${v}" is not supported by tsips (${WHY[v]}); use "single-instance-no-db" or "full-sharing-cluster"`);
+    throw new Error(`working_mode_preset "${v}" is not supported by tsips (${WHY[v]}); use ${SUPPORTED_TEXT}`);
   }
   return v;
 }
@@ -55,15 +55,14 @@ function parseClusterMode(raw: string): ClusterMode {
   if (!all.includes(v as ClusterMode)) throw new Error(`unknown cluster_mode "${raw}"; use one of ${all.map((m) => `"${m}"`).join(", ")}`);
   if (v === "federation") throw new Error(`usrloc 'federation' clustering not implemented yet! (as in OpenSIPS 3.6.8); use "full-sharing"`);
   if (v !== "none" && v !== "full-sharing") {
-    throw new Error(`cluster_mode "${v}" is not supported by tsips (it needs ${v === "sql-only" ? "an SQL database" : "a CacheDB backend"}); use "none" or "full-sharing"`);
+    throw new Error(`cluster_mode "${v}" is not supported by tsips (${v === "sql-only" ? "tsips keeps the cache in memory; use restart_persistency \"load-from-sql\" with a sql_write_mode" : "it needs a CacheDB backend"}); use "none" or "full-sharing"`);
   }
   return v as ClusterMode;
 }
 
 function parsePersistency(raw: string): RestartPersistency {
   const v = raw.toLowerCase();
-  if (v === "load-from-sql") throw new Error(`restart_persistency "load-from-sql" is not supported by tsips (it needs an SQL database); use "none" or "sync-from-cluster"`);
-  if (v !== "none" && v !== "sync-from-cluster") throw new Error(`unknown restart_persistency "${raw}"; use "none", "load-from-sql" or "sync-from-cluster"`);
+  if (v !== "none" && v !== "sync-from-cluster" && v !== "load-from-sql") throw new Error(`unknown restart_persistency "${raw}"; use "none", "load-from-sql" or "sync-from-cluster"`);
   return v;
 }
 
@@ -79,16 +78,15 @@ function parsePinging(raw: string): PingingMode {
   return v;
 }
 
-const DB_ONLY = "DB only: tsips keeps the location table in memory and has no SQL backend";
-const col = (name: string): ParamSpec<string> => str({ default: name, doc: `SQL column name (default "${name}")`, ignored: DB_ONLY });
+const col = (name: string): ParamSpec<string> => str({ default: name, doc: `SQL column name (default "${name}")`, ignored: "tsips uses OpenSIPS's default column names" });
 
 export const usrlocParams = {
   location_cluster: int({ default: 0, min: 0, doc: "clusterer cluster id the location table is shared in; 0 = no replication" }),
-  working_mode_preset: str<string>({ default: "", parse: parsePreset, doc: "\"single-instance-no-db\" or \"full-sharing-cluster\" (sets cluster_mode, restart_persistency and sql_write_mode)" }),
+  working_mode_preset: str<string>({ default: "", parse: parsePreset, doc: "\"single-instance-no-db\", \"single-instance-sql-write-through\", \"single-instance-sql-write-back\" or \"full-sharing-cluster\" (sets cluster_mode, restart_persistency and sql_write_mode)" }),
   cluster_mode: str<ClusterMode>({ default: "none", parse: parseClusterMode, doc: "\"none\" or \"full-sharing\"" }),
-  restart_persistency: str<RestartPersistency>({ default: "none", parse: parsePersistency, doc: "\"none\" or \"sync-from-cluster\" (full sync from a donor at start)" }),
+  restart_persistency: str<RestartPersistency>({ default: "none", parse: parsePersistency, doc: "\"none\", \"load-from-sql\" (load the table from db_url at start) or \"sync-from-cluster\" (full sync from a donor at start)" }),
   sql_write_mode: str<SqlWriteMode>({ default: "none", parse: parseSqlWrite, doc: "without load-from-sql always forced to \"none\" (with a warning), as OpenSIPS does" }),
-  db_mode: int({ default: -1, min: -1, max: 3, doc: "deprecated: 0 = single-instance-no-db (1..3 need SQL and are rejected)" }),
+  db_mode: int({ default: -1, min: -1, max: 3, doc: "deprecated: 0 = single-instance-no-db, 1 = -sql-write-through, 2 = -sql-write-back (3 = sql-only is rejected)" }),
   pinging_mode: str<PingingMode>({ default: "cooperation", parse: parsePinging, doc: "NAT ping split in full sharing: \"cooperation\" (by aorhash) or \"ownership\" (by sharing tag); see api.shouldPing" }),
   shared_pinging: int({ default: -1, min: -1, doc: "deprecated: 0 = ownership, other = cooperation" }),
   ha_cluster: int({ default: 0, min: 0, doc: "federation HA cluster", ignored: "federation modes are not supported by tsips" }),
@@ -102,12 +100,12 @@ export const usrlocParams = {
   cseq_delay: int({ default: 20, min: 0, doc: "seconds during which an equal CSeq counts as a retransmission" }),
   nat_bflag: str({ default: "", doc: "branch flag name marking NATed contacts (declared as a named branch flag)" }),
   contact_refresh_timer: int({ default: 0, min: 0, doc: "push-notification contact refresh", ignored: "push notifications are not implemented by tsips" }),
-  max_contact_delete: int({ default: 10, min: 1, doc: "SQL batch delete size", ignored: DB_ONLY }),
-  regen_broken_contactid: int({ default: 0, min: 0, doc: "fix contact ids when loading from SQL", ignored: DB_ONLY }),
+  max_contact_delete: int({ default: 10, min: 1, doc: "contacts deleted per SQL DELETE (WHERE contact_id=a OR contact_id=b ...)" }),
+  regen_broken_contactid: int({ default: 0, min: 0, max: 1, doc: "1 = a loaded row whose contact_id does not match its AoR gets a new id (old row deleted)" }),
   mi_dump_kv_store: int({ default: 0, min: 0, max: 1, doc: "1 = ul_dump/ul_show_contact add KV-Store" }),
   latency_event_min_us: int({ default: 0, min: 0, doc: "ping latency event threshold", ignored: "NAT pinging is not implemented by tsips" }),
   latency_event_min_us_delta: int({ default: 0, min: 0, doc: "ping latency event delta", ignored: "NAT pinging is not implemented by tsips" }),
-  db_url: str({ default: "", doc: "SQL database URL", ignored: DB_ONLY }),
+  db_url: str({ default: "", doc: "SQL database URL (sqlite:///abs/path.db or postgres://user:pass@host:port/db); used with load-from-sql" }),
   cachedb_url: str({ default: "", doc: "CacheDB URL", ignored: "CacheDB modes are not supported by tsips" }),
   contact_id_column: col("contact_id"),
   user_column: col("username"),
@@ -155,9 +153,10 @@ export function resolveModes(p: P): ResolvedModes {
   let preset = p.working_mode_preset;
   if (p.db_mode !== -1) {
     if (preset) throw new Error(`both 'db_mode' and 'working_mode_preset' are set; keep only 'working_mode_preset'`);
-    if (p.db_mode !== 0) throw new Error(`db_mode ${p.db_mode} needs an SQL database, which tsips does not have; use working_mode_preset "single-instance-no-db" or "full-sharing-cluster"`);
-    warnings.push(`'db_mode' is deprecated, use 'working_mode_preset' ("single-instance-no-db")`);
-    preset = "single-instance-no-db";
+    const byMode = ["single-instance-no-db", "single-instance-sql-write-through", "single-instance-sql-write-back"];
+    if (p.db_mode === 3) throw new Error(`db_mode 3 (sql-only) is not supported by tsips; use working_mode_preset ${SUPPORTED_TEXT}`);
+    preset = byMode[p.db_mode]!;
+    warnings.push(`'db_mode' is deprecated, use 'working_mode_preset' ("${preset}")`);
   }
   if (preset) {
     const pr = PRESETS[preset]!;
@@ -168,6 +167,10 @@ export function resolveModes(p: P): ResolvedModes {
   if (sqlWrite !== "none" && persistency !== "load-from-sql") {
     warnings.push(`sql_write_mode "${sqlWrite}" without restart_persistency "load-from-sql" is meaningless; forcing "none"`);
     sqlWrite = "none";
+  }
+  if (persistency === "load-from-sql" && sqlWrite === "none") {
+    warnings.push(`restart_persistency "load-from-sql" with sql_write_mode "none" would never write; forcing "write-back"`);
+    sqlWrite = "write-back";
   }
   if (cluster === "none" && persistency === "sync-from-cluster") {
     throw new Error(`restart_persistency "sync-from-cluster" needs a cluster_mode other than "none"`);
@@ -188,3 +191,12 @@ export function resolveModes(p: P): ResolvedModes {
 }
 
 export type UsrlocParamValues = P;
+
+/** `have_sql_con`: the node opens an SQL connection iff it loads from SQL (sql-only is rejected). */
+export function usesSql(p: Record<string, unknown>): boolean {
+  try {
+    return resolveModes(p as P).persistency === "load-from-sql";
+  } catch {
+    return false;
+  }
+}

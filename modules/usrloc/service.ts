@@ -10,6 +10,7 @@ import { kvPut } from "./kv.ts";
 import { UL_CAPABILITY } from "./messages.ts";
 import type { PingingMode } from "./params.ts";
 import type { UsrlocReplication } from "./replication.ts";
+import type { UsrlocSql } from "./sql.ts";
 import {
   GC_FOUND, GC_NOT_FOUND, GC_OLDER, NO_MATCH, ciFromContact, ciFromInfo, flat,
   type LocationStore, type Ucontact, type Udomain, type Urecord,
@@ -26,11 +27,22 @@ export interface ServiceOptions {
 export class UsrlocService implements UsrlocApi {
   /** Set by init when replicating. */
   repl: UsrlocReplication | null = null;
+  /** Set by init with restart_persistency load-from-sql. */
+  sql: UsrlocSql | null = null;
 
   constructor(
     readonly store: LocationStore,
     readonly opts: ServiceOptions,
   ) {}
+
+  /**
+   * Resolves `value` once the SQL writes queued so far ran (write-through: an MI reply comes
+   * after the row is written), or after `timeoutMs` when the database is away (the writes stay queued).
+   */
+  async settled<T>(value: T, timeoutMs = 2000): Promise<T> {
+    if (this.sql) await this.sql.writer.idle(timeoutMs);
+    return value;
+  }
 
   now(): number {
     return this.store.cfg.now();

@@ -39,10 +39,19 @@ export class ContactExt {
 
 const NO_KV: Readonly<KvObject> = Object.freeze({});
 
+/** SQL state of a contact (`cstate_t`): not in the table, up to date, outdated; a write queued. */
+export const CS_NEW = 0;
+export const CS_SYNC = 1;
+export const CS_DIRTY = 2;
+export const CS_QUEUED = 3;
+const CS_NAMES = ["CS_NEW", "CS_SYNC", "CS_DIRTY", "CS_SYNC"] as const;
+
 /** One contact binding. @opensips ucontact_t */
 export class Ucontact implements UlContact {
   next: Ucontact | null = null;
   ext: ContactExt | null = null;
+  /** CS_NEW / CS_SYNC / CS_DIRTY / CS_QUEUED (memory-only modes never leave CS_NEW). */
+  dbState = CS_NEW;
   constructor(
     public uri: string,
     public callid: string,
@@ -96,9 +105,8 @@ export class Ucontact implements UlContact {
     const v = kvGet(t, KV_SHTAG_KEY);
     return typeof v === "string" ? v : "";
   }
-  get state(): "CS_NEW" {
-    // Memory-only modes never leave CS_NEW (st_update_ucontact with no SQL writes).
-    return "CS_NEW";
+  get state(): "CS_NEW" | "CS_SYNC" | "CS_DIRTY" {
+    return CS_NAMES[this.dbState]!;
   }
   /** Side object, created on first use. */
   x(): ContactExt {

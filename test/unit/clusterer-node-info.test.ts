@@ -70,15 +70,17 @@ describe("node-info parsing", () => {
 });
 
 describe("modparams", () => {
-  it("accepts only db_mode=0, with a message that says so", () => {
+  it("accepts db_mode 0 and 1 only, with a message that says so", () => {
     expect(clustererParams.db_mode.default).toBe(0);
     expect(clustererParams.db_mode.accept(0)).toEqual({ value: 0 });
-    const r = clustererParams.db_mode.accept(1);
-    expect("error" in r && r.error).toMatch(/only db_mode=0/);
+    expect(clustererParams.db_mode.accept(1)).toEqual({ value: 1 });
+    const r = clustererParams.db_mode.accept(2);
+    expect("error" in r && r.error).toMatch(/use 0 .* or 1/);
   });
 
-  it("keeps the DB-only parameters for compatibility, marked ignored", () => {
-    for (const p of ["db_url", "db_table", "id_col", "state_col"] as const) expect(clustererParams[p].ignored).toMatch(/db_mode/);
+  it("keeps the column-name parameters for compatibility, marked ignored; db_url/db_table are used", () => {
+    for (const p of ["id_col", "state_col"] as const) expect(clustererParams[p].ignored).toMatch(/default column names/);
+    for (const p of ["db_url", "db_table"] as const) expect(clustererParams[p].ignored).toBeUndefined();
     for (const p of ["dispatch_jobs", "enable_rerouting", "enable_stats", "sync_timeout", "sync_packet_size", "cluster_id_col", "flags_col"] as const) {
       expect(clustererParams[p]).toBeDefined();
     }

@@ -135,7 +135,8 @@ describe("module definition", () => {
       "dlg_match_mode", "race_condition_timeout", "db_url", "db_mode", "db_update_period", "db_flush_vals_profiles", "timer_bulk_del_no",
       "table_name", "profiles_with_value", "profiles_no_value", "cachedb_url", "profile_value_prefix", "profile_no_value_prefix",
       "profile_size_prefix", "profile_timeout", "call_id_column", "flags_column", "dlg_id_column"]) expect(params).toContain(p);
-    expect(mod.params!.db_url.ignored).toMatch(/in memory only/);
+    expect(mod.params!.db_url.ignored).toBeUndefined();
+    expect(mod.params!.dlg_id_column.ignored).toMatch(/default column names/);
     expect(mod.params!.dialog_replication_cluster.ignored).toBeUndefined();
     expect(mod.params!.replicate_profiles_buffer.accept(60000)).toEqual({ error: expect.stringMatching(/at most 58981/) });
     expect(mod.params!.rr_param.accept("x".repeat(33))).toEqual({ error: expect.stringMatching(/longer than 32/) });

@@ -141,14 +141,18 @@ describe("usrloc modparams", () => {
     createTestHost({ modules: [{ def: usrloc, params }] }).then((h) => { stops.push(() => h.stop()); return h; });
 
   it("rejects the SQL/CacheDB presets and modes with TSIPS_ERR_PARAM_VALUE naming what works", async () => {
-    for (const v of ["sql-only", "single-instance-sql-write-back", "full-sharing-cachedb-cluster", "federation-cachedb-cluster"]) {
+    for (const v of ["sql-only", "full-sharing-cachedb-cluster", "federation-cachedb-cluster"]) {
       await expect(load({ working_mode_preset: v })).rejects.toMatchObject({
-        code: "TSIPS_ERR_PARAM_VALUE", message: expect.stringContaining('use "single-instance-no-db" or "full-sharing-cluster"'),
+        code: "TSIPS_ERR_PARAM_VALUE", message: expect.stringContaining('"single-instance-sql-write-back" or "full-sharing-cluster"'),
       });
     }
     await expect(load({ working_mode_preset: "bogus" })).rejects.toMatchObject({ code: "TSIPS_ERR_PARAM_VALUE", message: expect.stringContaining("unknown working_mode_preset") });
     await expect(load({ cluster_mode: "federation" })).rejects.toMatchObject({ message: expect.stringContaining("'federation' clustering not implemented yet") });
-    await expect(load({ restart_persistency: "load-from-sql" })).rejects.toMatchObject({ code: "TSIPS_ERR_PARAM_VALUE" });
+    await expect(load({ restart_persistency: "from-sql" })).rejects.toMatchObject({ code: "TSIPS_ERR_PARAM_VALUE" });
+    // load-from-sql needs the DB module its db_url names.
+    await expect(load({ restart_persistency: "load-from-sql", db_url: "sqlite:///tmp/x.db" })).rejects.toMatchObject({
+      code: "TSIPS_ERR_DEP_MISSING", message: expect.stringContaining("db_sqlite"),
+    });
     await expect(load({ hash_size: 17 })).rejects.toMatchObject({ code: "TSIPS_ERR_PARAM_VALUE" });
     await expect(load({ matching_mode: 2 })).rejects.toMatchObject({ code: "TSIPS_ERR_PARAM_VALUE" });
   });
@@ -163,7 +167,8 @@ describe("usrloc modparams", () => {
   it("consistency rules of ul_check_config fail init with a clear message", async () => {
     const err = (p: Record<string, string | number>) => load(p).then(() => "started", (e: Error) => `${(e as { code?: string }).code} ${e.message}${e.cause ? ` / ${(e.cause as Error).message}` : ""}`);
     expect(await err({ db_mode: 0, working_mode_preset: "single-instance-no-db" })).toMatch(/both 'db_mode' and 'working_mode_preset'/);
-    expect(await err({ db_mode: 2 })).toMatch(/needs an SQL database/);
+    expect(await err({ db_mode: 3 })).toMatch(/db_mode 3 \(sql-only\) is not supported/);
+    expect(await err({ db_mode: 2 })).toMatch(/selected mode requires a db connection -> db_url/);
     expect(await err({ cluster_mode: "none", restart_persistency: "sync-from-cluster" })).toMatch(/sync-from-cluster" needs a cluster_mode/);
     // location_cluster pulls in the clusterer dependency; without it loaded the loader says so.
     expect(await err({ working_mode_preset: "full-sharing-cluster", location_cluster: 1 })).toMatch(/TSIPS_ERR_DEP_MISSING.*clusterer/);
@@ -181,7 +186,8 @@ describe("usrloc modparams", () => {
       "methods_column", "sip_instance_column", "kv_store_column", "attr_column"]) {
       expect(names, n).toContain(n);
     }
-    expect(usrloc.params!.db_url.ignored).toMatch(/SQL/);
+    expect(usrloc.params!.db_url.ignored).toBeUndefined();
+    expect(usrloc.params!.user_column.ignored).toMatch(/default column names/);
     expect(usrloc.params!.location_cluster.ignored).toBeUndefined();
     const h = await load({ sql_write_mode: "write-back", db_url: "mysql://x", user_column: "u", shared_pinging: 0 });
     expect(h.api<UsrlocService>("usrloc").opts.pinging).toBe("ownership");
