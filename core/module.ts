@@ -6,6 +6,7 @@
  */
 import type { SocketDef, CfgValue } from "./cfg/ast.ts";
 import type { BinApi } from "./bin/dispatch.ts";
+import type { BinMessage, FieldDef } from "./bin/schema.ts";
 import type { CoreHooks } from "./hooks.ts";
 import type { TapView } from "./hook-ownership.ts";
 import type { TsipsLogger } from "./log.ts";
@@ -177,6 +178,12 @@ export interface ModuleDef<P extends ParamsSpec, D extends DepsSpec, S extends s
   params?: P;
   deps?: D;
   stats?: Record<S, StatDecl>;
+  /**
+   * The BIN messages this module sends and receives, as declared data. Tools find them
+   * through the loader (`bin-dump -m DIR` decodes a user module's packets by field name);
+   * the core itself never imports a module to learn them.
+   */
+  messages?: readonly BinMessage<readonly FieldDef[]>[];
   /**
    * MI commands; handlers receive what init returned. Write `mi` after `init`: TypeScript
    * infers the API type left to right, so handlers declared first would see `void`.

@@ -4,20 +4,25 @@
  *   npx tsx scripts/bin-dump.ts capture.pcap     # a pcap of TCP (Ethernet, Linux SLL/SLL2, loopback/null, raw IP)
  *   npx tsx scripts/bin-dump.ts packets.hex      # hex, one packet (or several back to back) per line
  *   cat packets.hex | npx tsx scripts/bin-dump.ts -
- *   options: --json (one JSON object per packet, then a summary object), --full (whole bodies in hex)
+ *   options: --json (one JSON object per packet, then a summary object), --full (whole bodies in hex),
+ *            -m DIR (a folder of modules whose messages to decode; repeatable), --cfg FILE (its mpath)
  *
  * Each TCP direction is reassembled by sequence number and framed like proto_bin does. For
  * every packet it prints the header, the clusterer ids (body start for clusterer-internal,
- * the 12-byte trailer for everything else) and, when the message is declared in
- * core/bin/known-messages.ts, the named fields. Ends with
+ * the 12-byte trailer for everything else) and, when a module declares the message in its
+ * `defineModule({ messages })`, the named fields. Modules are found as a node finds them:
+ * `--cfg FILE` (its mpath lines), `-m DIR` (repeatable), then the repo's modules/. Ends with
  * `N packets, M bytes undecoded, K streams`.
  */
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { BinFramer } from "../core/bin/framer.ts";
-import { knownMessages } from "../core/bin/known-messages.ts";
 import { BinPacket } from "../core/bin/packet.ts";
 import type { MessageRegistry } from "../core/bin/schema.ts";
+import { discoverMessages } from "../core/loader/messages.ts";
+
+/** The repo's modules' declared messages, found through the loader (`-m DIR` / `--cfg FILE` add more). */
+export const knownMessages = (await discoverMessages()).registry;
 
 // ── decoding one packet ──────────────────────────────────────────────────
 
@@ -467,11 +472,26 @@ export function summaryLine(r: DumpResult): string {
   return `${r.packets.length} packets, ${r.undecodedBytes} bytes undecoded, ${r.streams} streams`;
 }
 
-const USAGE = "usage: bin-dump [--json] [--full] <file.pcap | file.hex | ->";
+const USAGE = "usage: bin-dump [--json] [--full] [-m DIR]... [--cfg FILE] <file.pcap | file.hex | ->";
 
 export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(`${s}\n`)): Promise<number> {
-  const flags = new Set(argv.filter((a) => a.startsWith("--")));
-  const files = argv.filter((a) => !a.startsWith("--"));
+  const modulePaths: string[] = [];
+  let cfgFile: string | undefined;
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "-m" || a === "--cfg") {
+      const v = argv[++i];
+      if (v === undefined) {
+        process.stderr.write(`bin-dump: ${a} needs a value\n${USAGE}\n`);
+        return 2;
+      }
+      if (a === "-m") modulePaths.push(v);
+      else cfgFile = v;
+    } else rest.push(a);
+  }
+  const flags = new Set(rest.filter((a) => a.startsWith("--")));
+  const files = rest.filter((a) => !a.startsWith("--"));
   for (const f of flags) if (f !== "--json" && f !== "--full" && f !== "--help") {
     process.stderr.write(`bin-dump: unknown option ${f}\n${USAGE}\n`);
     return 2;
@@ -479,6 +499,12 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   if (flags.has("--help") || files.length !== 1) {
     (flags.has("--help") ? process.stdout : process.stderr).write(`${USAGE}\n`);
     return flags.has("--help") ? 0 : 2;
+  }
+  let registry = knownMessages;
+  if (modulePaths.length > 0 || cfgFile) {
+    const found = await discoverMessages({ modulePaths, ...(cfgFile ? { cfgFile } : {}) });
+    for (const pr of found.problems) process.stderr.write(`bin-dump: ${pr}\n`);
+    registry = found.registry;
   }
   const file = files[0]!;
   let data: Buffer;
@@ -491,7 +517,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   const isPcap = data.length >= 4 && [0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1, 0x0a0d0d0a].includes(data.readUInt32LE(0));
   let r: DumpResult;
   try {
-    r = isPcap ? dumpPcap(data) : dumpHex(data.toString("utf8"));
+    r = isPcap ? dumpPcap(data, registry) : dumpHex(data.toString("utf8"), registry);
   } catch (e) {
     process.stderr.write(`bin-dump: ${file}: ${(e as Error).message}\n`);
     return 1;

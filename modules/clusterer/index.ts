@@ -12,6 +12,7 @@ import { createClustererApi } from "./api-impl.ts";
 import { Engine, normalizeHost } from "./engine.ts";
 import { attachEngine, clustererMi, engineOf } from "./mi.ts";
 import { DEFAULT_COLUMNS, type NodeInfoColumns } from "./node-info.ts";
+import { clustererMessages } from "./messages.ts";
 import { clustererParams, effectiveTimers } from "./params.ts";
 import type { NodeUrl } from "./node-info.ts";
 
@@ -58,6 +59,7 @@ export default defineModule<typeof clustererParams, {}, StatName, ClustererApi>(
   doc: "cluster membership, link monitoring, routing, data sync and sharing tags (OpenSIPS 3.6.8 compatible)",
   params: clustererParams,
   stats,
+  messages: clustererMessages,
   mi: clustererMi,
   async init(ctx) {
     const p = ctx.params;

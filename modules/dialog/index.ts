@@ -8,6 +8,7 @@ import { defineModule, need, TsipsError, type DepSpec, type StatDecl } from "tsi
 import type { ClustererApi } from "../clusterer/api.ts";
 import { floorPow2 } from "./hash-size.ts";
 import { DialogEngine, type DialogStatName } from "./engine.ts";
+import { dialogMessages } from "./messages.ts";
 import { dialogMi } from "./mi.ts";
 import { dialogParams } from "./params.ts";
 import { ProfileDefinitionError } from "./profiles.ts";
@@ -37,6 +38,7 @@ export default defineModule<typeof dialogParams, { clusterer: DepSpec<ClustererA
   params: dialogParams,
   deps: { clusterer: need<ClustererApi>("clusterer", { when: replicationOn }) },
   stats,
+  messages: dialogMessages,
   mi: dialogMi,
   init(ctx) {
     const p = ctx.params;

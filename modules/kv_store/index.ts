@@ -5,6 +5,7 @@
  */
 import { defineModule, int, MiError, need } from "tsips";
 import type { ClustererApi } from "../clusterer/api.ts";
+import { kvStoreMessages } from "./messages.ts";
 import { KvStore } from "./store.ts";
 
 const kvDeps = {
@@ -24,6 +25,7 @@ export default defineModule({
   doc: "a replicated key/value map (clusterer test and example module)",
   params: kvParams,
   deps: kvDeps,
+  messages: kvStoreMessages,
   stats: {
     keys: { kind: "gauge", doc: "keys in the map" },
     repl_sent: { kind: "counter", doc: "replication packets sent" },

@@ -6,6 +6,7 @@
 import { defineModule, need, TsipsError } from "tsips";
 import type { ClustererApi } from "../clusterer/api.ts";
 import { BranchFlags } from "./flags.ts";
+import { usrlocMessages } from "./messages.ts";
 import { usrlocMi } from "./mi.ts";
 import { resolveModes, usrlocParams } from "./params.ts";
 import { UsrlocReplication } from "./replication.ts";
@@ -32,6 +33,7 @@ export default defineModule<typeof usrlocParams, typeof usrlocDeps, UsrlocStat, 
   doc: "user location table (AoR -> contacts), replicated with full sharing over the clusterer",
   params: usrlocParams,
   deps: usrlocDeps,
+  messages: usrlocMessages,
   stats: {
     registered_users: { kind: "gauge", doc: "AoRs in every table" },
     "location-users": { kind: "gauge", doc: "AoRs in the location table" },

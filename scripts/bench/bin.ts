@@ -12,13 +12,16 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import { BinPacket } from "../../core/bin/packet.ts";
-import { knownMessages } from "../../core/bin/known-messages.ts";
+import { discoverMessages } from "../../core/loader/messages.ts";
 import { findVector, vectorsAvailable } from "../../core/bin/vectors.ts";
 import { defineModule } from "../../core/module.ts";
 import { createTestHost } from "../../core/testing/host.ts";
 import protoBin from "../../modules/proto_bin/index.ts";
 import type { ProtoBinApi } from "../../modules/proto_bin/api.ts";
 import { report } from "./report.ts";
+
+/** Every declared message, found through the loader as bin-dump finds them. */
+const knownMessages = (await discoverMessages()).registry;
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BENCH_CAP = "bench-bin";
