@@ -12,6 +12,7 @@ import { ModuleRuntime } from "./loader/lifecycle.ts";
 import { createMiHost } from "./mi/host.ts";
 import { planLoad, type LoadPlan } from "./loader/load.ts";
 import { registerCoreCommands } from "./mi/core-commands.ts";
+import { registerEventCommands } from "./events/mi.ts";
 import { MiRegistry } from "./mi/registry.ts";
 import { StatsRegistry } from "./stats.ts";
 import { TSIPS_VERSION } from "./version.ts";
@@ -139,6 +140,7 @@ export async function bootNode(cfgPath: string, opts: BootOptions = {}): Promise
     stats,
     collectStats: (targets: string[]) => hooks.stats.collect.call({ targets }),
   });
+  registerEventCommands(mi, runtime.events);
   opts.onHooks?.(hooks);
   hooks.lifecycle.modulesLoaded.call({ modules: plan.order });
   hooks.lifecycle.paramsReady.call({ modules: plan.order, params: plan.params });

@@ -21,6 +21,8 @@ export { ReplicatedMap } from "./replication/collection.ts";
 export type { KeyedStore, ReplicationCounters, ReplicatedMapOptions, ConflictCtx } from "./replication/collection.ts";
 export { startReplication, replicationMi, replicationCounters } from "./replication/module-parts.ts";
 export type { ReplicationInitCtx } from "./replication/module-parts.ts";
+export { buildPayload as buildEventPayload, DEFAULT_EVENT_EXPIRE } from "./events/interface.ts";
+export type { EventTransport, EventSink, EventPayload, EventParams, ModuleEvents } from "./events/types.ts";
 export type { ClusterLink, ClusterBinding, ClusterLinkEvent, ClusterLinkRegistration } from "./replication/link.ts";
 export type { VersionGuard, VersionedMessage } from "./bin/version-guard.ts";
 export type { BinSource, BinReceiveCtx, BinSendStatus, BinPeerEvent, CoreHooks, EventCtx } from "./hooks.ts";

@@ -7,6 +7,7 @@
 import { BinCore } from "../bin/dispatch.ts";
 import type { CfgValue, SocketDef } from "../cfg/ast.ts";
 import { TsipsError } from "../errors.ts";
+import { EventInterface } from "../events/interface.ts";
 import { TapOwnership, tapView } from "../hook-ownership.ts";
 import type { CoreHooks } from "../hooks.ts";
 import type { TsipsLogger } from "../log.ts";
@@ -31,6 +32,8 @@ export interface RuntimeDeps {
   info: { version: string; cfgFile: string; sockets: readonly SocketDef[]; globals: ReadonlyMap<string, CfgValue>; startedAt: number };
   /** Overrides the default init timeout (tests). */
   initTimeoutMs?: number;
+  /** The event interface modules raise into (default: a new one on this runtime's stats). */
+  events?: EventInterface;
 }
 
 interface Running {
@@ -46,8 +49,11 @@ export class ModuleRuntime {
   private readonly running: Running[] = [];
   private readonly apis = new Map<string, unknown>();
   readonly listeners: string[] = [];
+  /** Published events, subscribers and event transports (MI event_subscribe & co.). */
+  readonly events: EventInterface;
 
   constructor(private readonly deps: RuntimeDeps) {
+    this.events = deps.events ?? new EventInterface({ log: deps.log.child({ module: "core" }) as TsipsLogger, stats: deps.stats });
     this.ownership = new TapOwnership(deps.hooks);
     this.bin = new BinCore(deps.hooks, deps.log.child({ module: "core" }) as TsipsLogger, deps.stats);
   }
@@ -78,6 +84,7 @@ export class ModuleRuntime {
       const depsObj: Record<string, unknown> = {};
       for (const [key, provider] of bindings.get(name) ?? []) depsObj[key] = this.apis.get(provider);
       const entry: Running = { mod, ctx: undefined as never, api: undefined, open: true };
+      for (const ev of mod.def.events ?? []) this.events.publish(ev, name);
       entry.ctx = this.makeContext(mod, params.get(name) ?? {}, depsObj, () => entry.open);
       const log = entry.ctx.log;
       const t0 = performance.now();
@@ -121,6 +128,7 @@ export class ModuleRuntime {
       entry.open = false;
       this.ownership.removeAll(mod.name);
       this.deps.mi.unregisterModule(mod.name);
+      this.events.removeTransports(mod.name);
       try {
         await mod.def.destroy?.(ctx, entry.api);
       } catch (err) {
@@ -149,7 +157,15 @@ export class ModuleRuntime {
       core,
       mi,
       events: {
-        raise: (name, p) => hooks.events.get(name)?.call({ name, module: mod.name, params: p }),
+        raise: (name, p) => {
+          hooks.events.get(name)?.call({ name, module: mod.name, params: p });
+          this.events.raise(name, p, mod.name);
+        },
+        wanted: (name) => this.events.hasSubscribers(name) || (hooks.events.get(name)?.isUsed() ?? false),
+        serveTransport: (t) => {
+          if (!isOpen()) throw new TsipsError("TSIPS_ERR_MOD_INVALID", `module ${mod.name}: serveTransport after destroy`, { module: mod.name });
+          this.events.serveTransport(mod.name, t);
+        },
       },
       collectStats: (targets) => hooks.stats.collect.call({ targets }),
       listening: (desc) => {

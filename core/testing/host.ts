@@ -23,6 +23,7 @@ import { MiRegistry } from "../mi/registry.ts";
 import type { MiHost } from "../mi/types.ts";
 import type { TsipsModule } from "../module.ts";
 import { StatsRegistry } from "../stats.ts";
+import { registerEventCommands } from "../events/mi.ts";
 
 type RawParam = number | string;
 
@@ -94,6 +95,7 @@ export async function createTestHost(o: TestHostOptions): Promise<TestHost> {
     info: { version: "test", cfgFile: "<test-host>", sockets, globals, startedAt: Date.now() },
     ...(o.initTimeoutMs !== undefined ? { initTimeoutMs: o.initTimeoutMs } : {}),
   });
+  registerEventCommands(registry, runtime.events);
   await runtime.start(modules, deps.order, values, deps.bindings);
   hooks.lifecycle.ready.call({ modules: deps.order, listeners: runtime.listeners });
   return {

@@ -60,6 +60,7 @@ export default defineModule<typeof clustererParams, {}, StatName, ClustererApi>(
   params: clustererParams,
   stats,
   messages: clustererMessages,
+  events: ["E_CLUSTERER_NODE_STATE_CHANGED", "E_CLUSTERER_SHARING_TAG_CHANGED", "E_CLUSTERER_REQ_RECEIVED", "E_CLUSTERER_RPL_RECEIVED"],
   mi: clustererMi,
   async init(ctx) {
     const p = ctx.params;

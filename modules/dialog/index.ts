@@ -8,6 +8,7 @@ import { defineModule, need, TsipsError, type DepSpec, type StatDecl } from "tsi
 import type { ClustererApi } from "../clusterer/api.ts";
 import { floorPow2 } from "./hash-size.ts";
 import { DialogEngine, type DialogStatName } from "./engine.ts";
+import { DIALOG_EVENTS, raiseDialogStateEvent } from "./evi.ts";
 import { dialogMessages } from "./messages.ts";
 import { dialogMi } from "./mi.ts";
 import { dialogParams } from "./params.ts";
@@ -39,6 +40,7 @@ export default defineModule<typeof dialogParams, { clusterer: DepSpec<ClustererA
   deps: { clusterer: need<ClustererApi>("clusterer", { when: replicationOn }) },
   stats,
   messages: dialogMessages,
+  events: DIALOG_EVENTS,
   mi: dialogMi,
   init(ctx) {
     const p = ctx.params;
@@ -66,6 +68,7 @@ export default defineModule<typeof dialogParams, { clusterer: DepSpec<ClustererA
       ctx.stats.gauge("early_dialogs", () => engine.counts().early);
     }
     if (clusterer) engine.benchPrefix = `bench-${clusterer.myNodeId()}`;
+    engine.on(["state", "terminated"], (ev) => raiseDialogStateEvent(ctx.events, ev));
     engine.start();
     const sip = engine.sockets.defaultSip();
     ctx.log.info({ hash_size: hashSize, profiles: engine.profilesTable.defs.map((d) => d.fullName), socket: sip?.sockStr,

@@ -6,6 +6,7 @@
 import { defineModule, need, TsipsError } from "tsips";
 import type { ClustererApi } from "../clusterer/api.ts";
 import { BranchFlags } from "./flags.ts";
+import { raiseUsrlocEvent, USRLOC_EVENTS } from "./evi.ts";
 import { usrlocMessages } from "./messages.ts";
 import { usrlocMi } from "./mi.ts";
 import { resolveModes, usrlocParams } from "./params.ts";
@@ -34,6 +35,7 @@ export default defineModule<typeof usrlocParams, typeof usrlocDeps, UsrlocStat, 
   params: usrlocParams,
   deps: usrlocDeps,
   messages: usrlocMessages,
+  events: USRLOC_EVENTS,
   stats: {
     registered_users: { kind: "gauge", doc: "AoRs in every table" },
     "location-users": { kind: "gauge", doc: "AoRs in the location table" },
@@ -112,6 +114,8 @@ export default defineModule<typeof usrlocParams, typeof usrlocDeps, UsrlocStat, 
       svc.repl = repl;
       repl.register();
     }
+
+    svc.onChange((ev) => raiseUsrlocEvent(ctx.events, ev));
 
     // Expiry on this node's own timer (never replicated).
     const t = setInterval(() => {
