@@ -12,6 +12,7 @@ import { createClustererApi } from "./api-impl.ts";
 import { Engine, normalizeHost } from "./engine.ts";
 import { attachEngine, clustererMi, engineOf } from "./mi.ts";
 import { DEFAULT_COLUMNS, type NodeInfoColumns } from "./node-info.ts";
+import { genericMi } from "./generic-mi.ts";
 import { clustererMessages } from "./messages.ts";
 import { clustererParams, effectiveTimers } from "./params.ts";
 import type { NodeUrl } from "./node-info.ts";
@@ -61,7 +62,7 @@ export default defineModule<typeof clustererParams, {}, StatName, ClustererApi>(
   stats,
   messages: clustererMessages,
   events: ["E_CLUSTERER_NODE_STATE_CHANGED", "E_CLUSTERER_SHARING_TAG_CHANGED", "E_CLUSTERER_REQ_RECEIVED", "E_CLUSTERER_RPL_RECEIVED"],
-  mi: clustererMi,
+  mi: { ...clustererMi, ...genericMi },
   async init(ctx) {
     const p = ctx.params;
     const columns: NodeInfoColumns = {

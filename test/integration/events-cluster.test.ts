@@ -5,6 +5,7 @@
  */
 import { createSocket } from "node:dgram";
 import { createServer, type Socket } from "node:net";
+import { resolve } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { jsonObjectEnd } from "../../core/json-scan.ts";
 import { LocalCluster } from "../../core/testing/cluster.ts";
@@ -12,6 +13,8 @@ import { killAllNodes } from "../../core/testing/node-process.ts";
 import { waitFor } from "../../core/testing/wait.ts";
 
 const EVENT_MODULES = `loadmodule "event_datagram.so"\nloadmodule "event_stream.so"\n`;
+/** Holds generic_echo, a user module that answers E_CLUSTERER_REQ_RECEIVED with cluster_send_rpl. */
+const USER_MODS = resolve(import.meta.dirname, "../fixtures/user-mods");
 
 interface Note { at: number; method: string; params: Record<string, unknown> }
 
@@ -127,4 +130,19 @@ describe("events out of real nodes", () => {
     await waitFor("udp subscriber still served", () => udp.got.length > 0, 5_000);
     expect(udp.got[0]!.params).toMatchObject({ domain: "location", aor: "ev0", uri: "sip:ev0-0@10.0.0.0:5060", expires: expect.any(Number) });
   }, 60_000);
+
+  it("a GENERIC_MSG request sent by MI is answered by a tsips peer's module, and the reply raised as an event", async () => {
+    cluster = await LocalCluster.start({
+      size: 2, modulePaths: [USER_MODS],
+      extra: (id) => (id === 1 ? EVENT_MODULES : `loadmodule "generic_echo.so"\n`),
+    });
+    const udp = await udpSubscriber();
+    await cluster.mi(1, "event_subscribe", ["E_CLUSTERER_RPL_RECEIVED", `udp:127.0.0.1:${udp.port}`]);
+    const { tag } = (await cluster.mi(1, "cluster_send_req", [1, 2, "hi"])) as { tag: string };
+    expect(tag).toMatch(/^1-1-[A-Z1-6a-y]{24}$/);
+    await waitFor("reply event", () => udp.got.length > 0, 5_000);
+    expect(udp.got[0]).toMatchObject({ method: "E_CLUSTERER_RPL_RECEIVED", params: { cluster_id: 1, src_id: 2, msg: "echo:hi", tag } });
+    const answered = await cluster.node(2).waitForLog((l) => l.msg === "generic request answered", 5_000);
+    expect(answered).toMatchObject({ tag, rc: 0 });
+  });
 });
