@@ -23,6 +23,8 @@ export { startReplication, replicationMi, replicationCounters } from "./replicat
 export type { ReplicationInitCtx } from "./replication/module-parts.ts";
 export { buildPayload as buildEventPayload, DEFAULT_EVENT_EXPIRE } from "./events/interface.ts";
 export type { EventTransport, EventSink, EventPayload, EventParams, ModuleEvents } from "./events/types.ts";
+export { SrGroup, SrIdentifier } from "./status/registry.ts";
+export type { SrReport } from "./status/registry.ts";
 export type { ClusterLink, ClusterBinding, ClusterLinkEvent, ClusterLinkRegistration } from "./replication/link.ts";
 export type { VersionGuard, VersionedMessage } from "./bin/version-guard.ts";
 export type { BinSource, BinReceiveCtx, BinSendStatus, BinPeerEvent, CoreHooks, EventCtx } from "./hooks.ts";

@@ -9,6 +9,7 @@ import type { BinApi } from "./bin/dispatch.ts";
 import type { BinMessage, FieldDef } from "./bin/schema.ts";
 import type { CoreHooks } from "./hooks.ts";
 import type { ModuleEvents } from "./events/types.ts";
+import type { SrGroup } from "./status/registry.ts";
 import type { TapView } from "./hook-ownership.ts";
 import type { TsipsLogger } from "./log.ts";
 import type { MiCommandDecl, JsonValue, MiResult, MiHost } from "./mi/types.ts";
@@ -163,6 +164,11 @@ export interface ModuleContext<P extends ParamsSpec, D extends DepsSpec, S exten
    * subscriber (MI `event_subscribe`); `serveTransport` lets a transport module deliver them.
    */
   readonly events: ModuleEvents;
+  /**
+   * Status/report (OpenSIPS `sr_register_group`): `group()` is the module's own group (its
+   * name), created on first use; add identifiers, set their status, add reports (MI sr_*).
+   */
+  readonly sr: { group(name?: string): SrGroup };
   /** Asks the core to fire `stats.collect` before statistics are read (prometheus, MI transports). */
   collectStats(targets: readonly string[]): void;
   /** Tells the core about a listener this module opened (named in the "ready" line), e.g. `bin:127.0.0.1:5555`. */

@@ -29,6 +29,8 @@ export interface EventInterfaceOptions {
   stats?: StatsRegistry;
   maxQueue?: number;
   now?: () => number;
+  /** Runs first on every raise: the core calls the `events` hook taps here (their owner is the core). */
+  onRaise?: (name: string, params: EventParams, module: string) => void;
 }
 
 export type SubscribeOutcome = { ok: true; subscriber: Subscriber | undefined } | { ok: false; reason: string };
@@ -48,11 +50,13 @@ export class EventInterface {
   private readonly now: () => number;
   private readonly raisedStat: Stat | undefined;
   private readonly droppedStat: Stat | undefined;
+  private readonly onRaise: EventInterfaceOptions["onRaise"];
 
   constructor(opts: EventInterfaceOptions) {
     this.log = opts.log;
     this.maxQueue = opts.maxQueue ?? DEFAULT_SUBSCRIBER_QUEUE;
     this.now = opts.now ?? Date.now;
+    this.onRaise = opts.onRaise;
     this.raisedStat = opts.stats?.register("evi", "events_raised", { kind: "counter", doc: "events raised that had at least one subscriber" });
     this.droppedStat = opts.stats?.register("evi", "events_dropped", { kind: "counter", doc: "event payloads dropped because a subscriber's queue was full" });
     const subs = opts.stats?.register("evi", "subscribers", { kind: "gauge", doc: "live subscriptions" });
@@ -84,6 +88,7 @@ export class EventInterface {
 
   /** Queues the event on every live subscriber. An unpublished name is published on first raise. */
   raise(name: string, params: EventParams, module: string): void {
+    this.onRaise?.(name, params, module);
     const ev = this.byName.get(name) ?? this.list[this.publish(name, module)]!;
     if (ev.subscribers.length === 0) return;
     const now = this.now();

@@ -24,6 +24,7 @@ import type { MiHost } from "../mi/types.ts";
 import type { TsipsModule } from "../module.ts";
 import { StatsRegistry } from "../stats.ts";
 import { registerEventCommands } from "../events/mi.ts";
+import { registerStatusReportCommands } from "../status/mi.ts";
 
 type RawParam = number | string;
 
@@ -96,8 +97,10 @@ export async function createTestHost(o: TestHostOptions): Promise<TestHost> {
     ...(o.initTimeoutMs !== undefined ? { initTimeoutMs: o.initTimeoutMs } : {}),
   });
   registerEventCommands(registry, runtime.events);
+  registerStatusReportCommands(registry, runtime.sr);
   await runtime.start(modules, deps.order, values, deps.bindings);
   hooks.lifecycle.ready.call({ modules: deps.order, listeners: runtime.listeners });
+  runtime.coreStatus.setStatus(1, "running");
   return {
     hooks, stats, mi: miHost, registry, runtime,
     api: <A>(module: string) => runtime.api(module) as A,

@@ -13,6 +13,7 @@ import { Engine, normalizeHost } from "./engine.ts";
 import { attachEngine, clustererMi, engineOf } from "./mi.ts";
 import { DEFAULT_COLUMNS, type NodeInfoColumns } from "./node-info.ts";
 import { genericMi } from "./generic-mi.ts";
+import { ClustererReports } from "./sr.ts";
 import { clustererMessages } from "./messages.ts";
 import { clustererParams, effectiveTimers } from "./params.ts";
 import type { NodeUrl } from "./node-info.ts";
@@ -72,6 +73,7 @@ export default defineModule<typeof clustererParams, {}, StatName, ClustererApi>(
     };
     const declared = new Set<string>(counters);
     const enableStats = p.enable_stats !== 0;
+    const reports = new ClustererReports(ctx.sr.group("clusterer"));
     let engine: Engine;
     try {
       engine = new Engine({
@@ -93,7 +95,11 @@ export default defineModule<typeof clustererParams, {}, StatName, ClustererApi>(
           return () => clearInterval(t);
         },
         defer: (fn) => void setImmediate(fn),
-        raiseEvent: (name, params) => ctx.events.raise(name, params),
+        raiseEvent: (name, params) => {
+          reports.onEvent(name, params);
+          ctx.events.raise(name, params);
+        },
+        capStatus: (capability, status, report) => reports.capStatus(capability, status, report),
         runMi: (method, params) => ctx.mi.run(method, params as JsonValue[]),
         stat: (name, n = 1) => {
           if (enableStats && declared.has(name)) ctx.stats.get(name as StatName).inc(n);

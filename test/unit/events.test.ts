@@ -73,14 +73,16 @@ async function tcpListener(opts: { read: boolean }): Promise<{ server: Server; p
 describe("event interface", () => {
   it("lists published events and subscribers with OpenSIPS's shapes", async () => {
     const h = await host();
-    expect(await h.mi.run("events_list")).toEqual({ Events: [{ name: "E_TEST", id: 0 }, { name: "E_OTHER", id: 1 }] });
+    expect(await h.mi.run("events_list")).toEqual({ Events: [
+      { name: "E_CORE_SR_STATUS_CHANGED", id: 0 }, { name: "E_TEST", id: 1 }, { name: "E_OTHER", id: 2 },
+    ] });
     expect(await h.mi.run("subscribers_list")).toEqual({ Events: [] });
     expect(await h.mi.run("event_subscribe", ["E_TEST", "udp:127.0.0.1:9"])).toBe("OK");
     expect(await h.mi.run("event_subscribe", ["E_TEST", "tcp:127.0.0.1:9/notify", "60"])).toBe("OK");
-    expect(await h.mi.run("subscribers_list")).toEqual({ Events: [{ name: "E_TEST", id: 0, Subscribers: [
+    expect(await h.mi.run("subscribers_list")).toEqual({ Events: [{ name: "E_TEST", id: 1, Subscribers: [
       { socket: "tcp:127.0.0.1:9/notify", expire: 60 }, { socket: "udp:127.0.0.1:9", expire: 3600 },
     ] }] });
-    expect(await h.mi.run("subscribers_list", ["E_TEST", "udp:127.0.0.1:9"])).toEqual({ Event: { name: "E_TEST", id: 0, Subscriber: { socket: "udp:127.0.0.1:9", expire: 3600 } } });
+    expect(await h.mi.run("subscribers_list", ["E_TEST", "udp:127.0.0.1:9"])).toEqual({ Event: { name: "E_TEST", id: 1, Subscriber: { socket: "udp:127.0.0.1:9", expire: 3600 } } });
     expect(await h.mi.run("subscribers_list", ["E_OTHER"])).toEqual({ Event: {} });
     // resubscribing refreshes, expire 0 removes
     expect(await h.mi.run("event_subscribe", ["E_TEST", "udp:127.0.0.1:9", "30"])).toBe("OK");
