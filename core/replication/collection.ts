@@ -48,6 +48,8 @@ export interface ReplicatedMapOptions<V> {
    * peer wins (last writer). Returning undefined keeps ours and counts a drop.
    */
   onConflict?(c: ConflictCtx<V>): V | undefined;
+  /** Filters what peers send (packets and sync chunks): false ignores the entry (e.g. already expired). */
+  accept?(key: string, value: V): boolean;
   /** Called after a peer's change is applied (set: value, delete: undefined). */
   onRemoteChange?(key: string, value: V | undefined, srcNodeId: number): void;
   /** The sharing tag that owns an entry (OpenSIPS `shtag`): `owns(key)` is true where it is active. */
@@ -129,8 +131,12 @@ export class ReplicatedMap<V> implements Iterable<[string, V]> {
   /** The entry's sharing tag is active on this node (true when no tag applies or not clustered). */
   owns(key: string): boolean {
     const v = this.map.get(key);
-    const tag = v === undefined ? undefined : this.opts.shtag?.(key, v);
-    if (tag === undefined || !this.cluster) return true;
+    return this.ownsTag(v === undefined ? undefined : this.opts.shtag?.(key, v));
+  }
+
+  /** The sharing tag is active on this node (true for no tag, or when not clustered). */
+  ownsTag(tag: string | undefined): boolean {
+    if (tag === undefined || tag === "" || !this.cluster) return true;
     return this.cluster.api.shtagGet(tag, this.cluster.clusterId) === "active";
   }
 
@@ -164,7 +170,8 @@ export class ReplicatedMap<V> implements Iterable<[string, V]> {
   }
 
   /** Applies a peer's value through the conflict hook. False when the hook kept ours. */
-  private applyRemote(key: string, incoming: V, src: number, via: "packet" | "sync"): boolean {
+  private applyRemote(key: string, incoming: V, src: number, via: "packet" | "sync"): boolean | "ignored" {
+    if (this.opts.accept && !this.opts.accept(key, incoming)) return "ignored";
     const local = this.map.get(key);
     let value = incoming;
     if (local !== undefined && this.opts.onConflict && local !== incoming) {
@@ -192,9 +199,13 @@ export class ReplicatedMap<V> implements Iterable<[string, V]> {
         this.map.delete(key);
         this.expiry.delete(key);
         this.opts.onRemoteChange?.(key, undefined, src);
-      } else if (!this.applyRemote(key, value, src, "packet")) {
-        this.counters.replDropped();
-        return;
+      } else {
+        const r = this.applyRemote(key, value, src, "packet");
+        if (r === "ignored") return;
+        if (!r) {
+          this.counters.replDropped();
+          return;
+        }
       }
       this.counters.replReceived();
     } catch (err) {
@@ -210,7 +221,7 @@ export class ReplicatedMap<V> implements Iterable<[string, V]> {
     try {
       while (api.syncChunkIter(pkt)) {
         const [key, value] = this.repl.fromRecord(this.repl.sync.popFields(pkt, pkt.version) as Record<string, unknown>);
-        if (this.applyRemote(key, value, src, "sync")) n++;
+        if (this.applyRemote(key, value, src, "sync") === true) n++;
       }
     } catch (err) {
       this.counters.replDropped();
