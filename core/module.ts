@@ -203,7 +203,7 @@ export interface ModuleDef<P extends ParamsSpec, D extends DepsSpec, S extends s
    * MI commands; handlers receive what init returned. Write `mi` after `init`: TypeScript
    * infers the API type left to right, so handlers declared first would see `void`.
    */
-  mi?: Record<string, MiCommandDecl<NoInfer<A>>>;
+  mi?: Record<string, MiCommandDecl<A>>;
   /**
    * Starts the module. What it returns is the module's API: dependents get it as
    * `ctx.deps.<name>` and MI handlers as their second argument.
