@@ -13,6 +13,8 @@ import { ModuleRuntime } from "./loader/lifecycle.ts";
 import { createMiHost } from "./mi/host.ts";
 import { planLoad, type LoadPlan } from "./loader/load.ts";
 import { registerCoreCommands } from "./mi/core-commands.ts";
+import { registerEventCommands } from "./events/mi.ts";
+import { registerStatusReportCommands } from "./status/mi.ts";
 import { MiRegistry } from "./mi/registry.ts";
 import { StatsRegistry } from "./stats.ts";
 import { TSIPS_VERSION } from "./version.ts";
@@ -116,6 +118,8 @@ export async function bootNode(cfgPath: string, opts: BootOptions = {}): Promise
     stop(reason = "stop requested") {
       stopping ??= (async () => {
         log.notice({ reason }, "shutting down");
+        runtime.coreStatus.setStatus(-2, "shutting down");
+        runtime.coreStatus.report(`shutting down: ${reason}`);
         try {
           await hooks.lifecycle.shutdown.promise({ reason });
         } catch (err) {
@@ -142,6 +146,9 @@ export async function bootNode(cfgPath: string, opts: BootOptions = {}): Promise
     stats,
     collectStats: (targets: string[]) => hooks.stats.collect.call({ targets }),
   });
+  registerEventCommands(mi, runtime.events);
+  registerStatusReportCommands(mi, runtime.sr);
+  runtime.coreStatus.report("initializing");
   opts.onHooks?.(hooks);
   hooks.lifecycle.modulesLoaded.call({ modules: plan.order });
   hooks.lifecycle.paramsReady.call({ modules: plan.order, params: plan.params });
@@ -153,6 +160,8 @@ export async function bootNode(cfgPath: string, opts: BootOptions = {}): Promise
   }
   await hooks.lifecycle.initDone.promise({ modules: plan.order });
   hooks.lifecycle.ready.call({ modules: plan.order, listeners: runtime.listeners });
+  runtime.coreStatus.setStatus(1, "running");
+  runtime.coreStatus.report("running");
   const ms = Date.now() - startedAt;
   log.notice({ listeners: runtime.listeners, modules: plan.order.length, ms },
     `ready: ${runtime.listeners.length ? `listening on ${runtime.listeners.join(", ")}` : "no listeners"}`);

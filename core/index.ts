@@ -27,6 +27,17 @@ export { BIN_STREAM_STATS, binStreamOptions, startBinStream, stopBinStream } fro
 export type { BinStreamApi, BinStreamHost, BinStreamParams, BinStreamStatName } from "./bin/stream-module.ts";
 export { normHost, hostPort } from "./bin/stream-addr.ts";
 export { createVersionGuard } from "./bin/version-guard.ts";
+export { defineReplication } from "./replication/declare.ts";
+export type { Replication, ReplicationDecl, ReplicationStat, ValueOf, ValueFields } from "./replication/declare.ts";
+export { ReplicatedMap } from "./replication/collection.ts";
+export type { KeyedStore, ReplicationCounters, ReplicatedMapOptions, ConflictCtx } from "./replication/collection.ts";
+export { startReplication, replicationMi, replicationCounters } from "./replication/module-parts.ts";
+export type { ReplicationInitCtx } from "./replication/module-parts.ts";
+export { buildPayload as buildEventPayload, DEFAULT_EVENT_EXPIRE } from "./events/interface.ts";
+export type { EventTransport, EventSink, EventPayload, EventParams, ModuleEvents } from "./events/types.ts";
+export { SrGroup, SrIdentifier } from "./status/registry.ts";
+export type { SrReport } from "./status/registry.ts";
+export type { ClusterLink, ClusterBinding, ClusterLinkEvent, ClusterLinkRegistration } from "./replication/link.ts";
 export type { VersionGuard, VersionedMessage } from "./bin/version-guard.ts";
 export type { BinSource, BinReceiveCtx, BinSendStatus, BinPeerEvent, CoreHooks, EventCtx, BinV110Source, BinV110ReceiveCtx } from "./hooks.ts";
 export { MiError, miStream, isMiError } from "./mi/types.ts";

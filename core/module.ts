@@ -6,7 +6,10 @@
  */
 import type { AutoScalingSettings, SocketDef, CfgValue } from "./cfg/ast.ts";
 import type { BinApi } from "./bin/dispatch.ts";
+import type { BinMessage, FieldDef, V110Message } from "./bin/schema.ts";
 import type { CoreHooks } from "./hooks.ts";
+import type { ModuleEvents } from "./events/types.ts";
+import type { SrGroup } from "./status/registry.ts";
 import type { TapView } from "./hook-ownership.ts";
 import type { TsipsLogger } from "./log.ts";
 import type { MiCommandDecl, JsonValue, MiResult, MiHost } from "./mi/types.ts";
@@ -159,8 +162,16 @@ export interface ModuleContext<P extends ParamsSpec, D extends DepsSpec, S exten
   readonly core: CoreInfo;
   /** Run MI commands locally, or hand a JSON-RPC body to the core (transports such as mi_http). */
   readonly mi: MiHost;
-  /** Raises an OpenSIPS-style event (the core calls `hooks.events.for(name)`). */
-  readonly events: { raise(name: string, params: Record<string, string | number>): void };
+  /**
+   * OpenSIPS-style events: `raise` runs the `events` hook taps and queues the event for every
+   * subscriber (MI `event_subscribe`); `serveTransport` lets a transport module deliver them.
+   */
+  readonly events: ModuleEvents;
+  /**
+   * Status/report (OpenSIPS `sr_register_group`): `group()` is the module's own group (its
+   * name), created on first use; add identifiers, set their status, add reports (MI sr_*).
+   */
+  readonly sr: { group(name?: string): SrGroup };
   /** Asks the core to fire `stats.collect` before statistics are read (prometheus, MI transports). */
   collectStats(targets: readonly string[]): void;
   /** Tells the core about a listener this module opened (named in the "ready" line), e.g. `bin:127.0.0.1:5555`. */
@@ -186,10 +197,23 @@ export interface ModuleDef<P extends ParamsSpec, D extends DepsSpec, S extends s
   deps?: D;
   stats?: Record<S, StatDecl>;
   /**
+   * The BIN messages this module sends and receives, as declared data. Tools find them
+   * through the loader (`bin-dump -m DIR` decodes a user module's packets by field name);
+   * the core itself never imports a module to learn them.
+   */
+  messages?: readonly BinMessage<readonly FieldDef[]>[];
+  /** The OpenSIPS 1.10 datagrams this module sends and receives (`bin_listen`), declared the same way. */
+  v110Messages?: readonly V110Message<readonly FieldDef[]>[];
+  /**
+   * Events this module raises (`evi_publish_event`), published before its init so
+   * `events_list` shows them and `event_subscribe` accepts them before the first raise.
+   */
+  events?: readonly string[];
+  /**
    * MI commands; handlers receive what init returned. Write `mi` after `init`: TypeScript
    * infers the API type left to right, so handlers declared first would see `void`.
    */
-  mi?: Record<string, MiCommandDecl<NoInfer<A>>>;
+  mi?: Record<string, MiCommandDecl<A>>;
   /**
    * Starts the module. What it returns is the module's API: dependents get it as
    * `ctx.deps.<name>` and MI handlers as their second argument.

@@ -1,10 +1,10 @@
 /**
  * bin-dump for the OpenSIPS 1.10 interface: BIN datagrams over UDP (a pcap) or as hex, each
  * checked (length, marker, CRC without final XOR) and, when its module name and type are
- * declared (core/bin/known-v110-messages.ts), decoded into named fields. Bytes left after the
+ * declared by a module (`defineModule({ v110Messages })`, found by the loader as bin-dump finds
+ * the 3.6 messages), decoded into named fields. Bytes left after the
  * last field, and whole datagrams that fail a check or are not declared, count as undecoded.
  */
-import { knownV110Messages } from "../core/bin/known-v110-messages.ts";
 import type { V110MessageRegistry } from "../core/bin/schema.ts";
 import { BinV110Packet, readV110Header } from "../core/bin/v110/packet.ts";
 import { endpoint, forEachPcapFrame, ipPayload } from "./bin-dump.ts";
@@ -34,7 +34,7 @@ export interface V110DumpResult {
 }
 
 /** Decodes one datagram. Never throws. */
-export function decodeV110(bytes: Buffer, registry: V110MessageRegistry = knownV110Messages): Omit<DumpedV110, "n" | "stream"> {
+export function decodeV110(bytes: Buffer, registry: V110MessageRegistry): Omit<DumpedV110, "n" | "stream"> {
   const out: Omit<DumpedV110, "n" | "stream"> = { length: bytes.length, undecoded_bytes: bytes.length };
   let h;
   try {
@@ -62,7 +62,7 @@ export function decodeV110(bytes: Buffer, registry: V110MessageRegistry = knownV
 }
 
 /** Every UDP datagram of a pcap whose payload starts with the BIN marker. */
-export function dumpV110Pcap(file: Uint8Array, registry: V110MessageRegistry = knownV110Messages): V110DumpResult {
+export function dumpV110Pcap(file: Uint8Array, registry: V110MessageRegistry): V110DumpResult {
   const datagrams: DumpedV110[] = [];
   let undecodedBytes = 0;
   let t0: number | undefined;
@@ -80,7 +80,7 @@ export function dumpV110Pcap(file: Uint8Array, registry: V110MessageRegistry = k
 }
 
 /** One datagram per hex line (`#` comments). */
-export function dumpV110Hex(text: string, registry: V110MessageRegistry = knownV110Messages): V110DumpResult {
+export function dumpV110Hex(text: string, registry: V110MessageRegistry): V110DumpResult {
   const datagrams: DumpedV110[] = [];
   let undecodedBytes = 0;
   for (const line of text.split(/\r?\n/)) {

@@ -9,20 +9,26 @@
  *
  * OpenSIPS 1.10 datagrams (UDP in a pcap, or hex) are decoded by scripts/bin-dump-v110.ts:
  * CRC checked, every declared field named.
+ *            -m DIR (a folder of modules whose messages to decode; repeatable), --cfg FILE (its mpath)
  *
  * Each TCP direction is reassembled by sequence number and framed like proto_bin does. For
  * every packet it prints the header, the clusterer ids (body start for clusterer-internal,
- * the 12-byte trailer for everything else) and, when the message is declared in
- * core/bin/known-messages.ts, the named fields. Ends with
+ * the 12-byte trailer for everything else) and, when a module declares the message in its
+ * `defineModule({ messages })`, the named fields. Modules are found as a node finds them:
+ * `--cfg FILE` (its mpath lines), `-m DIR` (repeatable), then the repo's modules/. Ends with
  * `N packets, M bytes undecoded, K streams`.
  */
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { BinFramer } from "../core/bin/framer.ts";
-import { knownMessages } from "../core/bin/known-messages.ts";
 import { BinPacket } from "../core/bin/packet.ts";
 import type { MessageRegistry } from "../core/bin/schema.ts";
+import { discoverMessages } from "../core/loader/messages.ts";
 import { dumpV110Hex, dumpV110Pcap, formatV110, looksLikeV110Hex, v110SummaryLine, type V110DumpResult } from "./bin-dump-v110.ts";
+
+/** The repo's modules' declared messages, found through the loader (`-m DIR` / `--cfg FILE` add more). */
+const discovered = await discoverMessages();
+export const knownMessages = discovered.registry;
 
 // ── decoding one packet ──────────────────────────────────────────────────
 
@@ -493,11 +499,26 @@ export function summaryLine(r: DumpResult): string {
   return `${r.packets.length} packets, ${r.undecodedBytes} bytes undecoded, ${r.streams} streams`;
 }
 
-const USAGE = "usage: bin-dump [--json] [--full] [--v110] <file.pcap | file.hex | ->";
+const USAGE = "usage: bin-dump [--json] [--full] [--v110] [-m DIR]... [--cfg FILE] <file.pcap | file.hex | ->";
 
 export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(`${s}\n`)): Promise<number> {
-  const flags = new Set(argv.filter((a) => a.startsWith("--")));
-  const files = argv.filter((a) => !a.startsWith("--"));
+  const modulePaths: string[] = [];
+  let cfgFile: string | undefined;
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "-m" || a === "--cfg") {
+      const v = argv[++i];
+      if (v === undefined) {
+        process.stderr.write(`bin-dump: ${a} needs a value\n${USAGE}\n`);
+        return 2;
+      }
+      if (a === "-m") modulePaths.push(v);
+      else cfgFile = v;
+    } else rest.push(a);
+  }
+  const flags = new Set(rest.filter((a) => a.startsWith("--")));
+  const files = rest.filter((a) => !a.startsWith("--"));
   for (const f of flags) if (f !== "--json" && f !== "--full" && f !== "--help" && f !== "--v110") {
     process.stderr.write(`bin-dump: unknown option ${f}\n${USAGE}\n`);
     return 2;
@@ -505,6 +526,14 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   if (flags.has("--help") || files.length !== 1) {
     (flags.has("--help") ? process.stdout : process.stderr).write(`${USAGE}\n`);
     return flags.has("--help") ? 0 : 2;
+  }
+  let registry = knownMessages;
+  let v110Registry = discovered.v110Registry;
+  if (modulePaths.length > 0 || cfgFile) {
+    const found = await discoverMessages({ modulePaths, ...(cfgFile ? { cfgFile } : {}) });
+    for (const pr of found.problems) process.stderr.write(`bin-dump: ${pr}\n`);
+    registry = found.registry;
+    v110Registry = found.v110Registry;
   }
   const file = files[0]!;
   let data: Buffer;
@@ -519,13 +548,13 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   let v110: V110DumpResult | undefined;
   try {
     if (isPcap) {
-      r = dumpPcap(data);
-      v110 = dumpV110Pcap(data);
+      r = dumpPcap(data, registry);
+      v110 = dumpV110Pcap(data, v110Registry);
       if (v110.datagrams.length === 0) v110 = undefined;
     } else if (flags.has("--v110") || looksLikeV110Hex(data.toString("utf8"))) {
-      v110 = dumpV110Hex(data.toString("utf8"));
+      v110 = dumpV110Hex(data.toString("utf8"), v110Registry);
       r = { packets: [], undecodedBytes: 0, streams: 0, problems: [] };
-    } else r = dumpHex(data.toString("utf8"));
+    } else r = dumpHex(data.toString("utf8"), registry);
   } catch (e) {
     process.stderr.write(`bin-dump: ${file}: ${(e as Error).message}\n`);
     return 1;

@@ -20,6 +20,7 @@
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { pathToFileURL } from "node:url";
+import { watchEvents } from "./mi-watch.ts";
 
 const DEFAULT_URL = "http://127.0.0.1:8888/mi";
 
@@ -27,6 +28,7 @@ const DEFAULT_URL = "http://127.0.0.1:8888/mi";
 const ARRAY_COMMANDS = new Set(["get_statistics", "list_statistics", "reset_statistics"]);
 
 export const USAGE = `usage: npm run mi -- [-u URL] [--json] <command> [value ... | name=value ... | name:=JSON ...]
+       npm run mi -- [-u URL] [--json] watch EVENT... [--listen=HOST:PORT] [--expire=S] [--count=N]
   -u, --url URL   mi_http endpoint (default $TSIPS_MI_URL or ${DEFAULT_URL})
   --json          print the result as compact JSON on one line
   -h, --help      this help`;
@@ -117,7 +119,8 @@ export interface Io {
 }
 
 /** Runs the client; returns the exit status. */
-export async function main(argv: readonly string[], io: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }): Promise<number> {
+export async function main(argv: readonly string[], io: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) },
+  opts: { stop?: AbortSignal } = {}): Promise<number> {
   let inv: Invocation | "help";
   try {
     inv = parseCommandLine(argv);
@@ -128,6 +131,19 @@ export async function main(argv: readonly string[], io: Io = { out: (s) => proce
   if (inv === "help") {
     io.out(`${USAGE}\n`);
     return 0;
+  }
+  if (inv.method === "watch") {
+    const args = Array.isArray(inv.params) ? inv.params : [];
+    return watchEvents(inv, args, io, async (method, params) => {
+      try {
+        const { status, text } = await post(inv.url, JSON.stringify({ jsonrpc: "2.0", method, params, id: 1 }));
+        const reply = JSON.parse(text) as { error?: { code: number; message: string } };
+        if (status !== 200 || reply.error) return { ok: false, message: reply.error ? `${reply.error.code} ${reply.error.message}` : `HTTP ${status}` };
+        return { ok: true };
+      } catch (err) {
+        return { ok: false, message: (err as NodeJS.ErrnoException).code ?? (err as Error).message };
+      }
+    }, opts.stop);
   }
   const request = { jsonrpc: "2.0", method: inv.method, ...(inv.params === undefined ? {} : { params: inv.params }), id: 1 };
   let status: number;

@@ -3,8 +3,8 @@
  * scripts/templates/module/*.tpl:
  *
  *   modules/<name>/ (default) or <PATH>/<name>/ with --dir
- *     index.ts          defineModule: params, clusterer capability, send/receive, sync, MI, stats
- *     messages.ts       the BIN messages, declared once (defineMessage)
+ *     index.ts          defineModule on the replication helper (ReplicatedMap): expiry, sharing tags, MI, stats
+ *     messages.ts       the replicated record, declared once (defineReplication)
  *     api.ts            the API type other modules `import type`
  *     README.md
  *     <name>.test.ts    in-process test (createTestHost) and a two-node test (LocalCluster)

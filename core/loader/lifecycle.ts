@@ -5,7 +5,10 @@
  * first, then its `destroy`.
  */
 import { BinCore } from "../bin/dispatch.ts";
+import type { CfgValue, SocketDef } from "../cfg/ast.ts";
 import { TsipsError, type Location } from "../errors.ts";
+import { EventInterface } from "../events/interface.ts";
+import { CORE_STATE, StatusReports, type SrIdentifier } from "../status/registry.ts";
 import { TapOwnership, tapView } from "../hook-ownership.ts";
 import type { CoreHooks } from "../hooks.ts";
 import type { TsipsLogger } from "../log.ts";
@@ -30,6 +33,8 @@ export interface RuntimeDeps {
   info: CoreInfo;
   /** Overrides the default init timeout (tests). */
   initTimeoutMs?: number;
+  /** The event interface modules raise into (default: a new one on this runtime's stats). */
+  events?: EventInterface;
 }
 
 interface Running {
@@ -45,8 +50,21 @@ export class ModuleRuntime {
   private readonly running: Running[] = [];
   private readonly apis = new Map<string, unknown>();
   readonly listeners: string[] = [];
+  /** Published events, subscribers and event transports (MI event_subscribe & co.). */
+  readonly events: EventInterface;
+  /** Status/report groups (MI sr_*); the core's own is `core`/`main`. */
+  readonly sr: StatusReports;
+  /** The core's status identifier (`core`/`main`, 10 reports kept). */
+  readonly coreStatus: SrIdentifier;
 
   constructor(private readonly deps: RuntimeDeps) {
+    this.events = deps.events ?? new EventInterface({
+      log: deps.log.child({ module: "core" }) as TsipsLogger, stats: deps.stats,
+      onRaise: (name, params, module) => deps.hooks.events.get(name)?.call({ name, module, params }),
+    });
+    this.events.publish("E_CORE_SR_STATUS_CHANGED", "core");
+    this.sr = new StatusReports((c) => this.events.raise("E_CORE_SR_STATUS_CHANGED", { ...c }, "core"));
+    this.coreStatus = this.sr.group("core").identifier("main", { status: CORE_STATE.initializing, details: "initializing", maxReports: 10 });
     this.ownership = new TapOwnership(deps.hooks);
     this.bin = new BinCore(deps.hooks, deps.log.child({ module: "core" }) as TsipsLogger, deps.stats);
   }
@@ -77,6 +95,7 @@ export class ModuleRuntime {
       const depsObj: Record<string, unknown> = {};
       for (const [key, provider] of bindings.get(name) ?? []) depsObj[key] = this.apis.get(provider);
       const entry: Running = { mod, ctx: undefined as never, api: undefined, open: true };
+      for (const ev of mod.def.events ?? []) this.events.publish(ev, name);
       entry.ctx = this.makeContext(mod, params.get(name) ?? {}, depsObj, () => entry.open, paramLocations?.get(name));
       const log = entry.ctx.log;
       const t0 = performance.now();
@@ -121,6 +140,7 @@ export class ModuleRuntime {
       entry.open = false;
       this.ownership.removeAll(mod.name);
       this.deps.mi.unregisterModule(mod.name);
+      this.events.removeTransports(mod.name);
       try {
         await mod.def.destroy?.(ctx, entry.api);
       } catch (err) {
@@ -150,7 +170,15 @@ export class ModuleRuntime {
       core,
       mi,
       events: {
-        raise: (name, p) => hooks.events.get(name)?.call({ name, module: mod.name, params: p }),
+        raise: (name, p) => this.events.raise(name, p, mod.name),
+        wanted: (name) => this.events.hasSubscribers(name) || (hooks.events.get(name)?.isUsed() ?? false),
+        serveTransport: (t) => {
+          if (!isOpen()) throw new TsipsError("TSIPS_ERR_MOD_INVALID", `module ${mod.name}: serveTransport after destroy`, { module: mod.name });
+          this.events.serveTransport(mod.name, t);
+        },
+      },
+      sr: {
+        group: (name = mod.name) => this.sr.find(name) ?? this.sr.group(name),
       },
       collectStats: (targets) => hooks.stats.collect.call({ targets }),
       listening: (desc) => {

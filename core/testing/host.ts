@@ -24,6 +24,8 @@ import { MiRegistry } from "../mi/registry.ts";
 import type { MiHost } from "../mi/types.ts";
 import type { TsipsModule } from "../module.ts";
 import { StatsRegistry } from "../stats.ts";
+import { registerEventCommands } from "../events/mi.ts";
+import { registerStatusReportCommands } from "../status/mi.ts";
 
 type RawParam = number | string;
 
@@ -97,6 +99,8 @@ export async function createTestHost(o: TestHostOptions): Promise<TestHost> {
     info: { version: "test", cfgFile: "<test-host>", sockets, globals, autoScaling: { profiles: [], uses: [] }, startedAt: Date.now() },
     ...(o.initTimeoutMs !== undefined ? { initTimeoutMs: o.initTimeoutMs } : {}),
   });
+  registerEventCommands(registry, runtime.events);
+  registerStatusReportCommands(registry, runtime.sr);
   // `globals: { bin_listen: "127.0.0.1:0" }` opens the 1.10 UDP socket as boot does (port 0: any free port).
   const binListen = globals.get("bin_listen");
   let v110: BinUdpListener | undefined;
@@ -111,6 +115,7 @@ export async function createTestHost(o: TestHostOptions): Promise<TestHost> {
     throw err;
   }
   hooks.lifecycle.ready.call({ modules: deps.order, listeners: runtime.listeners });
+  runtime.coreStatus.setStatus(1, "running");
   return {
     hooks, stats, mi: miHost, registry, runtime,
     api: <A>(module: string) => runtime.api(module) as A,

@@ -5,6 +5,7 @@
  */
 import { CLUSTERER_SEND_ERR, CLUSTERER_SEND_SUCCESS, type ClusterNodeInfo, type ClustererApi } from "./api.ts";
 import type { Engine } from "./engine.ts";
+import { sendGeneric } from "./generic.ts";
 import { linkStateLabel } from "./state.ts";
 import { nextHop } from "./topology.ts";
 
@@ -75,5 +76,14 @@ export function createClustererApi(e: Engine): ClustererApi {
     shtagActivate: (tag, clusterId, reason = "internal API call") => void e.batch(() => e.shtags.activate(tag, clusterId, reason)),
     shtagGetAllActive: (clusterId) => e.shtags.allActive(clusterId),
     shtagOnChange: (tag, clusterId, cb) => e.shtags.onChange(tag, clusterId, cb),
+    sendReq: (clusterId, nodeId, message, tag) => sendGeneric(e, clusterId, nodeId, true, message, tag),
+    sendRpl: (clusterId, nodeId, message, tag) => sendGeneric(e, clusterId, nodeId, false, message, tag).rc,
+    broadcastReq(clusterId, message, opts = {}) {
+      const r = sendGeneric(e, clusterId, -1, true, message, opts.tag);
+      if (opts.includeSelf && cluster(clusterId)) {
+        e.env.raiseEvent("E_CLUSTERER_REQ_RECEIVED", { cluster_id: clusterId, src_id: e.myNodeId, msg: message, tag: r.tag });
+      }
+      return r;
+    },
   };
 }

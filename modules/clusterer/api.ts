@@ -124,4 +124,13 @@ export interface ClustererApi {
    * `tag` is undefined). Returns an undo function.
    */
   shtagOnChange(tag: string | undefined, clusterId: number, cb: (tag: string, state: ShtagState, clusterId: number) => void): () => void;
+  /**
+   * `cluster_send_req`: a request-like GENERIC_MSG to one node. The tag is generated
+   * (`<cluster>-<node>-<24 chars>`) unless given; the peer raises E_CLUSTERER_REQ_RECEIVED.
+   */
+  sendReq(clusterId: number, nodeId: number, message: string, tag?: string): { rc: ClusterSendResult; tag: string };
+  /** `cluster_send_rpl`: a reply-like GENERIC_MSG with the request's tag; the peer raises E_CLUSTERER_RPL_RECEIVED. */
+  sendRpl(clusterId: number, nodeId: number, message: string, tag: string): ClusterSendResult;
+  /** `cluster_broadcast_req`: a request-like GENERIC_MSG to every node; `includeSelf` also raises the event here, without a packet. */
+  broadcastReq(clusterId: number, message: string, opts?: { tag?: string; includeSelf?: boolean }): { rc: ClusterSendResult; tag: string };
 }

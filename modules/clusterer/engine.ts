@@ -39,6 +39,8 @@ export interface ClustererEnv {
   /** Runs fn soon (after the current packet). */
   defer(fn: () => void): void;
   raiseEvent(name: string, params: Record<string, string | number>): void;
+  /** Status/report of a capability's sync (sr.ts): status -3..1 and an optional report line. */
+  capStatus?(capability: string, status: -3 | -2 | -1 | 1, report?: string): void;
   runMi(method: string, params: JsonValue[]): Promise<JsonValue>;
   /** Increments a tsips counter (no-op for unknown names). */
   stat(name: string, n?: number): void;

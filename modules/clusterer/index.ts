@@ -13,6 +13,9 @@ import { createClustererApi } from "./api-impl.ts";
 import { Engine, normalizeHost } from "./engine.ts";
 import { attachEngine, clustererMi, engineOf } from "./mi.ts";
 import { DEFAULT_COLUMNS, type NodeInfoColumns } from "./node-info.ts";
+import { genericMi } from "./generic-mi.ts";
+import { ClustererReports } from "./sr.ts";
+import { clustererMessages } from "./messages.ts";
 import { clustererParams, effectiveTimers } from "./params.ts";
 import type { NodeUrl } from "./node-info.ts";
 
@@ -66,7 +69,9 @@ export default defineModule<typeof clustererParams, typeof clustererDeps, StatNa
   params: clustererParams,
   stats,
   deps: clustererDeps,
-  mi: { ...clustererMi, ...clustererDbMi(clustererMi) },
+  messages: clustererMessages,
+  events: ["E_CLUSTERER_NODE_STATE_CHANGED", "E_CLUSTERER_SHARING_TAG_CHANGED", "E_CLUSTERER_REQ_RECEIVED", "E_CLUSTERER_RPL_RECEIVED"],
+  mi: { ...clustererMi, ...genericMi, ...clustererDbMi(clustererMi) },
   async init(ctx) {
     const p = ctx.params;
     let table: ClustererTable | undefined;
@@ -92,6 +97,7 @@ export default defineModule<typeof clustererParams, typeof clustererDeps, StatNa
     };
     const declared = new Set<string>(counters);
     const enableStats = p.enable_stats !== 0;
+    const reports = new ClustererReports(ctx.sr.group("clusterer"));
     let engine: Engine;
     try {
       engine = new Engine({
@@ -118,7 +124,11 @@ export default defineModule<typeof clustererParams, typeof clustererDeps, StatNa
           return () => clearInterval(t);
         },
         defer: (fn) => void setImmediate(fn),
-        raiseEvent: (name, params) => ctx.events.raise(name, params),
+        raiseEvent: (name, params) => {
+          reports.onEvent(name, params);
+          ctx.events.raise(name, params);
+        },
+        capStatus: (capability, status, report) => reports.capStatus(capability, status, report),
         runMi: (method, params) => ctx.mi.run(method, params as JsonValue[]),
         stat: (name, n = 1) => {
           if (enableStats && declared.has(name)) ctx.stats.get(name as StatName).inc(n);

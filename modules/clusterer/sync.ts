@@ -77,6 +77,7 @@ export class SyncManager {
     c.caps.unshift(cap);
     this.e.ensureCapCallback(reg.capability);
     this.e.log.info({ cluster: c.clusterId, capability: cap.name }, `capability ${cap.name} registered (${startup ? "not synced" : "synced"})`);
+    this.e.env.capStatus?.(cap.name, startup ? -3 : 1);
     // registered after links came up (OpenSIPS registers before any traffic): tell the neighbours
     if (c.self.neighbours.length > 0) this.e.sendSingleCapUpdate(c, cap, cap.ok ? 1 : 0);
     return cap;
@@ -121,6 +122,7 @@ export class SyncManager {
     if (!e.running) cap.syncStartup = true;
     if (c.self.seed) cap.syncReqTime = e.env.now();
     e.log.info({ cluster: c.clusterId, capability: name }, `sync of ${name} queued: no donor available yet`);
+    e.env.capStatus?.(name, -2, "Sync requested");
     return 0;
   }
 
@@ -161,6 +163,7 @@ export class SyncManager {
       this.e.stat("sync_requests_sent");
       this.e.log.notice({ cluster: c.clusterId, capability: cap.name, donor: donor.nodeId },
         `sync of ${cap.name} requested from node ${donor.nodeId}`);
+      this.e.env.capStatus?.(cap.name, -2, `Sync requested from node [${donor.nodeId}]`);
     }
     return rc;
   }
@@ -373,6 +376,7 @@ export class SyncManager {
       p.startedAt = now;
       p.source = src.nodeId;
       e.log.notice({ cluster: c.clusterId, capability: capName, node: src.nodeId }, `sync of ${capName} from node ${src.nodeId} started`);
+      e.env.capStatus?.(capName, -1, `Sync started from node [${src.nodeId}]`);
     }
     p.lastPacketAt = now;
     p.packets++;
@@ -441,6 +445,7 @@ export class SyncManager {
     e.log.notice({ cluster: c.clusterId, capability: cap.name, node: src, chunks: p.chunks, packets: p.packets, bytes: p.bytes, ms: Math.round(ms),
       rate: ms > 0 ? Math.round((p.chunks * 1000) / ms) : p.chunks, event: "synced" },
     `sync of ${cap.name} from node ${src} complete: ${p.chunks} chunks in ${p.packets} packets, ${Math.round(ms)} ms`);
+    e.env.capStatus?.(cap.name, 1, `Sync completed, received [${p.chunks}] chunks`);
     e.callEvent(cap, merge ? { kind: "sync-done", nodeId: src, chunks: p.chunks, merge } : { kind: "sync-done", nodeId: src, chunks: p.chunks });
     e.sendSingleCapUpdate(c, cap, 1);
   }
@@ -492,6 +497,7 @@ export class SyncManager {
           cap.everOk = true;
           e.log.notice({ cluster: c.clusterId, capability: cap.name }, `no donor for ${cap.name}: seed node considers itself synced`);
           e.stat("seed_fallbacks");
+          e.env.capStatus?.(cap.name, 1, "Sync timeout: no donor, seed node considers itself synced");
           e.sendSingleCapUpdate(c, cap, 1);
         }
         if (cap.syncInProgress && now - cap.sync.lastPacketAt >= e.timers.syncTimeout) {
@@ -499,6 +505,7 @@ export class SyncManager {
           e.log.warn({ cluster: c.clusterId, capability: cap.name, chunks: p.chunks, expected: p.expected },
             `sync of ${cap.name} timed out after ${p.chunks} chunks${p.expected !== undefined ? ` of ${p.expected}` : ""}: not synced`);
           e.stat("sync_timeouts");
+          e.env.capStatus?.(cap.name, -3, `Sync timed out, received [${p.chunks}] chunks`);
           this.endInProgress(cap);
           p.outcome = "timeout";
         }

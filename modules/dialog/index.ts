@@ -10,9 +10,12 @@ import { bindDb, dbDeps, DbWriter, defineModule, need, TsipsError, type DbDriver
 import type { ClustererApi } from "../clusterer/api.ts";
 import { floorPow2 } from "./hash-size.ts";
 import { DialogEngine, type DialogStatName } from "./engine.ts";
+import { DIALOG_EVENTS, raiseDialogStateEvent } from "./evi.ts";
+import { dialogMessages } from "./messages.ts";
 import { dialogMi } from "./mi.ts";
 import { DialogDb, dialogDbMi, dialogDbs, settleAfterWrites } from "./db.ts";
 import { dialogParams } from "./params.ts";
+import { dialogV110Messages } from "./v110-messages.ts";
 import { ProfileDefinitionError } from "./profiles.ts";
 import type { V110Destination } from "./v110-replication.ts";
 
@@ -63,6 +66,9 @@ export default defineModule<typeof dialogParams, { clusterer: DepSpec<ClustererA
   params: dialogParams,
   deps: { clusterer: need<ClustererApi>("clusterer", { when: replicationOn }), ...dbDeps((p) => (p["db_mode"] as number) > 0) },
   stats,
+  messages: dialogMessages,
+  v110Messages: dialogV110Messages,
+  events: DIALOG_EVENTS,
   mi: settleAfterWrites({ ...dialogMi, ...dialogDbMi }),
   async init(ctx) {
     const p = ctx.params;
@@ -128,6 +134,7 @@ export default defineModule<typeof dialogParams, { clusterer: DepSpec<ClustererA
         dbTimers.set(engine, t);
       }
     }
+    engine.on(["state", "terminated"], (ev) => raiseDialogStateEvent(ctx.events, ev));
     engine.start();
     const sip = engine.sockets.defaultSip();
     ctx.log.info({ hash_size: hashSize, profiles: engine.profilesTable.defs.map((d) => d.fullName), socket: sip?.sockStr,

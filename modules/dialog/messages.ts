@@ -206,5 +206,5 @@ export const DlgProfile = defineMessage({
   fields: [profileRecords] as const,
 });
 
-/** Every dialog message, for `core/bin/known-messages.ts` (bin-dump). */
+/** Every dialog message, declared in defineModule({ messages }) (bin-dump finds them through the loader). */
 export const dialogMessages = [DlgCreated, DlgUpdated, DlgDeleted, DlgCseq, DlgValue, DlgProfile, DlgSyncChunk] as const;

@@ -6,6 +6,8 @@
 import { bindDb, dbDeps, DbWriter, defineModule, need, TsipsError } from "tsips";
 import type { ClustererApi } from "../clusterer/api.ts";
 import { BranchFlags } from "./flags.ts";
+import { raiseUsrlocEvent, USRLOC_EVENTS } from "./evi.ts";
+import { usrlocMessages } from "./messages.ts";
 import { usrlocMi } from "./mi.ts";
 import { resolveModes, usesSql, usrlocParams } from "./params.ts";
 import { UsrlocReplication } from "./replication.ts";
@@ -34,6 +36,8 @@ export default defineModule<typeof usrlocParams, typeof usrlocDeps, UsrlocStat, 
   doc: "user location table (AoR -> contacts), replicated with full sharing over the clusterer",
   params: usrlocParams,
   deps: usrlocDeps,
+  messages: usrlocMessages,
+  events: USRLOC_EVENTS,
   stats: {
     registered_users: { kind: "gauge", doc: "AoRs in every table" },
     "location-users": { kind: "gauge", doc: "AoRs in the location table" },
@@ -152,6 +156,8 @@ export default defineModule<typeof usrlocParams, typeof usrlocDeps, UsrlocStat, 
       ctx.stats.gauge("sql_failed", () => st.failed);
       ctx.stats.gauge("sql_reconnects", () => st.reconnects);
     }
+
+    svc.onChange((ev) => raiseUsrlocEvent(ctx.events, ev));
 
     // Expiry (and, with SQL, the write-back/delete pass) on this node's own timer (never replicated).
     const t = setInterval(() => {

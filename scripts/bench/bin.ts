@@ -14,7 +14,7 @@
 
 import { fileURLToPath } from "node:url";
 import { BinPacket } from "../../core/bin/packet.ts";
-import { knownMessages } from "../../core/bin/known-messages.ts";
+import { discoverMessages } from "../../core/loader/messages.ts";
 import { findVector } from "../../core/bin/vectors.ts";
 import { defineModule } from "../../core/module.ts";
 import { createTestHost } from "../../core/testing/host.ts";
@@ -22,6 +22,9 @@ import type { ProtoBinApi } from "../../modules/proto_bin/api.ts";
 import { report } from "./report.ts";
 import { makeBenchCerts, startBinPeer, transportModules } from "./bin-transport.ts";
 import { rmSync } from "node:fs";
+
+/** Every declared message, found through the loader as bin-dump finds them. */
+const knownMessages = (await discoverMessages()).registry;
 
 const BENCH_CAP = "bench-bin";
 

@@ -121,6 +121,9 @@ class Wire {
       shtagActivate: () => {},
       shtagGetAllActive: () => [],
       shtagOnChange: () => () => {},
+      sendReq: () => ({ rc: -2 as const, tag: "" }),
+      sendRpl: () => -2 as const,
+      broadcastReq: () => ({ rc: -2 as const, tag: "" }),
       serveTo(n: number) {
         building = [];
         wire.regs.get(self)!.onEvent?.({ kind: "sync-request", nodeId: n });

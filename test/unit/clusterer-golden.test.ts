@@ -6,10 +6,13 @@
 import { describe, expect, it } from "vitest";
 import { BinPacket } from "../../core/bin/packet.ts";
 import { loadVectorSet, VECTOR_SETS } from "../../core/bin/vectors.ts";
-import { knownMessages } from "../../core/bin/known-messages.ts";
+import { discoverMessages } from "../../core/loader/messages.ts";
 import {
   CAP_EXTRA, CAP_INTERNAL, clustererMessages, FullTopUpdate, MsgType, Sync, SyncEnd, CapUpdate,
 } from "../../modules/clusterer/messages.ts";
+
+/** Every declared message, found through the loader as bin-dump finds them. */
+const knownMessages = (await discoverMessages()).registry;
 
 const vectors = VECTOR_SETS.flatMap((s) => loadVectorSet(s)).filter((v) => v.capability === CAP_INTERNAL || v.capability === CAP_EXTRA);
 

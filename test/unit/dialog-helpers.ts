@@ -258,6 +258,17 @@ export class FakeClusterer implements ClustererApi {
     };
   }
 
+  // Generic messages are not part of these tests: a fake clusterer cannot send them.
+  sendReq(): { rc: -2; tag: string } {
+    return { rc: -2, tag: "" };
+  }
+  sendRpl(): -2 {
+    return -2;
+  }
+  broadcastReq(): { rc: -2; tag: string } {
+    return { rc: -2, tag: "" };
+  }
+
   /** Used by tests to fire an event at this node's capability. */
   event(capability: string, ev: ClusterEvent): void {
     this.regs.get(capability)?.onEvent?.(ev);

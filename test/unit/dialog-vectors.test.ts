@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BinPacket } from "../../core/bin/packet.ts";
-import { knownMessages } from "../../core/bin/known-messages.ts";
+import { discoverMessages } from "../../core/loader/messages.ts";
 import { VECTOR_SETS, findVector, loadVectorSet, vectorSetDir, type VectorEntry, type VectorSetName } from "../../core/bin/vectors.ts";
 import { coreHash } from "../../core/hash.ts";
 import { formatDid, parseDid } from "../../modules/dialog/did.ts";
@@ -18,6 +18,9 @@ import {
 } from "../../modules/dialog/messages.ts";
 import { popDlgRecord } from "../../modules/dialog/messages.ts";
 import { parseProfiles, parseValues, serializeProfiles, serializeValues } from "../../modules/dialog/vals.ts";
+
+/** Every declared message, found through the loader as bin-dump finds them. */
+const knownMessages = (await discoverMessages()).registry;
 
 const SYNC_MARKER = 101010101;
 

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from "node:os";
 import { join, relative, resolve, sep } from "node:path";
 import { describe, expect, it } from "vitest";
+import { importsOf } from "../helpers/imports.ts";
 
 const MODULES = resolve(import.meta.dirname, "../../modules");
 
@@ -10,15 +11,6 @@ function tsFiles(dir: string): string[] {
     const p = join(dir, e);
     return statSync(p).isDirectory() ? tsFiles(p) : p.endsWith(".ts") ? [p] : [];
   });
-}
-
-/** Every import/export-from in a file: its specifier and whether it is type-only. */
-export function importsOf(src: string): { spec: string; typeOnly: boolean }[] {
-  const out: { spec: string; typeOnly: boolean }[] = [];
-  const re = /^\s*(import|export)\s+(type\s+)?([^'";]*?\s+from\s+)?["']([^"']+)["']/gm;
-  for (const m of src.matchAll(re)) out.push({ spec: m[4]!, typeOnly: Boolean(m[2]) });
-  for (const m of src.matchAll(/import\(\s*["']([^"']+)["']\s*\)/g)) out.push({ spec: m[1]!, typeOnly: false });
-  return out;
 }
 
 /** Violations of the rule: a module may import another module only as `import type` from its api.ts. */

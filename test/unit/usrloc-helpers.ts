@@ -223,6 +223,17 @@ export class FakeClusterer implements ClustererApi {
   shtagOnChange(): () => void {
     return () => {};
   }
+
+  // Generic messages are not part of these tests: a fake clusterer cannot send them.
+  sendReq(): { rc: -2; tag: string } {
+    return { rc: -2, tag: "" };
+  }
+  sendRpl(): -2 {
+    return -2;
+  }
+  broadcastReq(): { rc: -2; tag: string } {
+    return { rc: -2, tag: "" };
+  }
 }
 
 /** A module named "clusterer" whose API is a FakeClusterer on `bus`. */

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { BinPacket } from "../../core/bin/packet.ts";
-import { knownMessages } from "../../core/bin/known-messages.ts";
+import { discoverMessages } from "../../core/loader/messages.ts";
 import { loadVectorSet, VECTOR_SETS, type VectorEntry } from "../../core/bin/vectors.ts";
 import { Sync, SyncEnd, SyncReq } from "../../modules/clusterer/messages.ts";
 import { coreHash } from "../../core/hash.ts";
@@ -14,6 +14,9 @@ import {
   UL_CAPABILITY, messageForType, syncChunkFor, UcontactInsert, UcontactUpdate, UcontactDelete, UrecordInsert,
   UrecordDelete, UlMessages, SyncChunksByVersion, type SyncChunk,
 } from "../../modules/usrloc/messages.ts";
+
+/** Every declared message, found through the loader as bin-dump finds them. */
+const knownMessages = (await discoverMessages()).registry;
 
 const all: VectorEntry[] = VECTOR_SETS.flatMap((s) => loadVectorSet(s));
 const modulePackets = all.filter((v) => v.capability === UL_CAPABILITY);

@@ -6,9 +6,12 @@
  * before the module sees the packet), so it is popped and pushed back here too.
  */
 import { describe, expect, it } from "vitest";
-import { knownMessages } from "../../core/bin/known-messages.ts";
+import { discoverMessages } from "../../core/loader/messages.ts";
 import { BinPacket } from "../../core/bin/packet.ts";
 import { loadVectorSet, VECTOR_SETS } from "../../core/bin/vectors.ts";
+
+/** Every declared message, found through the loader as bin-dump finds them. */
+const knownMessages = (await discoverMessages()).registry;
 
 const all = VECTOR_SETS.flatMap((set) => loadVectorSet(set).map((v) => ({ ...v, set })));
 

@@ -7,9 +7,12 @@ from a donor through the clusterer's sync. An entry's expiry is absolute and tra
 it, so each node drops it at the same time without a packet. An entry may belong to a
 sharing tag: only the node where the tag is active may change it.
 
-Replace the map with your own data: keep the shape — messages declared once in
-`messages.ts`, the API type in `api.ts`, the module in `index.ts` — and the tests in
-`__NAME__.test.ts`. The guide is tsips's `docs/writing-modules.md`.
+It is built on tsips's replication helper: `messages.ts` declares the record once
+(`defineReplication`), and broadcasting, applying, donor and receiver sync, the version
+check, statistics and ownership by sharing tag come from it (`ReplicatedMap`). Replace the
+record with your own data: keep the shape — the record in `messages.ts`, the API type in
+`api.ts`, the module in `index.ts` — and the tests in `__NAME__.test.ts`. The guide is
+tsips's `docs/writing-modules.md`.
 
 ## Loading
 
@@ -24,6 +27,7 @@ modparam("__NAME__", "cluster_id", 1)
 | name | type | default | meaning |
 |---|---|---|---|
 | `cluster_id` | int | 0 | clusterer cluster to replicate to; 0 = local only (no clusterer needed) |
+| `startup_sync` | int | 1 | ask a donor for every entry at startup (1) or start empty and synced (0) |
 | `max_entries` | int | 1000000 | entries held at most; a set beyond it is refused (MI 500) |
 | `expire_interval` | int | 1 | seconds between two sweeps of expired entries |
 
@@ -38,7 +42,8 @@ modparam("__NAME__", "cluster_id", 1)
 
 ## Statistics (group `__NAME__`)
 
-`entries` (gauge), `local_changes`, `replicated_out`, `replicated_in`, `sync_entries_in`, `expired`, `dropped`.
+`keys` (gauge: entries held), `repl_sent`, `repl_received` (packets and sync chunks applied),
+`repl_dropped` (bad version, malformed), `expired`, `local_changes`.
 
 ## Wire (capability `__CAP__`, version 1)
 
@@ -46,7 +51,7 @@ modparam("__NAME__", "cluster_id", 1)
 |---|---|---|
 | 1 | ENTRY_SET | str key, str value, str tag, int expires (unix s, 0 = never) |
 | 2 | ENTRY_DELETE | str key |
-| 101 | sync chunk | the ENTRY_SET fields, one entry per chunk |
+| 101 | ENTRY_SYNC (sync chunk) | the ENTRY_SET fields, one entry per chunk |
 
 ## Tests
 

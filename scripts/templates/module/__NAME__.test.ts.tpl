@@ -29,7 +29,7 @@ describe("__NAME__ in one process", () => {
       expect(await host.mi.run("__NAME___delete", { key: "a" })).toBe("OK");
       await expect(host.mi.run("__NAME___get", { key: "a" })).rejects.toMatchObject({ code: 404, message: "Entry not found" });
       expect(host.stats.find("__NAME__:local_changes")?.get()).toBe(3);
-      expect(host.stats.find("__NAME__:entries")?.get()).toBe(1);
+      expect(host.stats.find("__NAME__:keys")?.get()).toBe(1);
     } finally {
       await host.stop();
     }

@@ -1,29 +1,32 @@
 /**
  * __NAME__: a replicated map of string entries with optional TTLs — a starting point for
- * your own module.
+ * your own module, built on the core replication helper:
  *
- * - every local change is broadcast to the cluster (`sendAll`), receivers apply it;
- * - a node that starts asks a donor for everything (`startupSync` + `requestSync`) and
- *   serves the same request as a donor (`sync-request` → `syncChunkStart`);
- * - an entry may expire: its absolute expiry travels with it and every node drops it on
- *   its own at that time (nothing is sent), like usrloc's contacts;
- * - an entry may carry a sharing tag: only the node where that tag is active may change
- *   it (MI answers 403 elsewhere), the way dialog treats tagged dialogs;
+ * - messages.ts declares the record once (`defineReplication`); `ReplicatedMap` broadcasts
+ *   every local change, applies the peers' changes, asks a donor for everything at startup
+ *   and serves the same request as a donor, drops versions it does not accept (counted);
+ * - what is specific to this module stays here: an entry's expiry is absolute and travels
+ *   with it, so every node drops it on its own at that time (nothing is sent); an entry may
+ *   carry a sharing tag, and only the node where that tag is active may change it (MI answers
+ *   403 elsewhere), the way dialog treats tagged dialogs; a size limit;
  * - MI commands and statistics.
+ *
+ * Under the hood it is the raw clusterer API (registerCapability, sendAll, syncChunkStart,
+ * syncChunkIter): see docs/writing-modules.md when you need full control.
  *
  * Loaded with `loadmodule "__NAME__.so"` (from the repo's modules/ or an mpath) or
  * `loadmodule "/abs/path/__NAME__.so"` (→ /abs/path/__NAME__/index.ts).
  */
-import { defineModule, int, isTsipsError, MiError, need } from "tsips";
-import type { BinPacket } from "tsips";
-import type { ClustererApi, ClusterEvent } from "tsips/modules/clusterer/api.ts";
+import { defineModule, int, MiError, ReplicatedMap, startReplication } from "tsips";
 import type { __PASCAL__Api, __PASCAL__Entry, __PASCAL__Refusal } from "./api.ts";
-import { CAPABILITY, DATA_VERSION, EntryDelete, EntrySet, SYNC_PACKET_TYPE, SyncEntry } from "./messages.ts";
+import { entries } from "./messages.ts";
 
 export type { __PASCAL__Api, __PASCAL__Entry, __PASCAL__SetOptions } from "./api.ts";
 
+type Stored = Omit<__PASCAL__Entry, "key">;
+
 const nowSec = (): number => Math.floor(Date.now() / 1000);
-const isExpired = (e: __PASCAL__Entry, now = nowSec()): boolean => e.expires !== 0 && e.expires <= now;
+const isExpired = (e: Stored, now = nowSec()): boolean => e.expires !== 0 && e.expires <= now;
 
 const refusalError = (r: __PASCAL__Refusal): MiError =>
   r === "backup" ? new MiError(403, "Node is backup for this entry") : new MiError(500, "Too many entries");
@@ -37,178 +40,67 @@ export default defineModule({
   version: "0.1.0",
   doc: "a replicated map of string entries with TTLs (scaffolded by npm run new-module)",
   params: {
-    cluster_id: int({ default: 0, min: 0, doc: "clusterer cluster to replicate to; 0 = local only" }),
+    // cluster_id (0 = local only) and startup_sync, as every replicated module has them
+    ...entries.params,
     max_entries: int({ default: 1_000_000, min: 1, doc: "entries held at most; set beyond it is refused" }),
     expire_interval: int({ default: 1, min: 1, max: 3600, doc: "seconds between two sweeps of expired entries" }),
   },
-  deps: {
-    // Needed only when replication is on; then the clusterer is initialised first.
-    clusterer: need<ClustererApi>("clusterer", { when: (p) => Number(p.cluster_id) > 0 }),
-  },
+  // the clusterer, needed only when cluster_id > 0 (then it is initialised first)
+  deps: entries.deps,
   stats: {
-    entries: { kind: "gauge", doc: "entries held" },
+    ...entries.stats, // keys, repl_sent, repl_received, repl_dropped, expired
     local_changes: { doc: "sets and deletes made on this node" },
-    replicated_out: { doc: "changes broadcast to the cluster" },
-    replicated_in: { doc: "changes received from other nodes" },
-    sync_entries_in: { doc: "entries received through a sync" },
-    expired: { doc: "entries dropped by the expiry sweep" },
-    dropped: { doc: "received packets dropped (unknown type or version)" },
   },
+  messages: entries.messages, // bin-dump decodes them by field name
 
   init(ctx): __PASCAL__Api {
-    const store = new Map<string, __PASCAL__Entry>();
-    const clusterId = ctx.params.cluster_id;
-    const cl = ctx.deps.clusterer; // undefined when cluster_id is 0
-    ctx.stats.gauge("entries", () => store.size);
-    const stat = {
-      local: ctx.stats.get("local_changes"),
-      out: ctx.stats.get("replicated_out"),
-      in: ctx.stats.get("replicated_in"),
-      syncIn: ctx.stats.get("sync_entries_in"),
-      expired: ctx.stats.get("expired"),
-      dropped: ctx.stats.get("dropped"),
-    };
-
-    /** Only the node where the tag is active owns a tagged entry. */
-    const isBackup = (tag: string): boolean => cl !== undefined && tag !== "" && cl.shtagGet(tag, clusterId) === "backup";
-
-    /** Applies an entry received from another node (an already expired one is ignored). */
-    const apply = (e: __PASCAL__Entry): boolean => {
-      if (isExpired(e)) return false;
-      store.set(e.key, { key: e.key, value: e.value, tag: e.tag, expires: e.expires });
-      return true;
-    };
-
-    const broadcast = (pkt: BinPacket): void => {
-      if (!cl) return;
-      // 0 sent, 1 replication disabled, -1 no node reachable, -2 send error: the
-      // receivers catch up through the next sync either way.
-      const r = cl.sendAll(pkt, clusterId);
-      if (r === 0) stat.out.inc();
-      else if (r === -2) ctx.log.warn({ capability: CAPABILITY }, "replication send failed");
-    };
-
-    const onPacket = (pkt: BinPacket, type: number, src: number): void => {
-      try {
-        if (type === SYNC_PACKET_TYPE) {
-          // One sync packet holds several chunks; each chunk is one entry here.
-          if (!SyncEntry.isAccepted(pkt.version)) {
-            stat.dropped.inc();
-            ctx.log.warn({ version: pkt.version, src }, "sync data of an unsupported version dropped");
-            return;
-          }
-          while (cl!.syncChunkIter(pkt)) {
-            if (apply(SyncEntry.popFields(pkt, pkt.version))) stat.syncIn.inc();
-          }
-          return;
-        }
-        switch (type) {
-          case EntrySet.type:
-            apply(EntrySet.decode(pkt));
-            break;
-          case EntryDelete.type:
-            store.delete(EntryDelete.decode(pkt).key);
-            break;
-          default:
-            stat.dropped.inc();
-            ctx.log.debug({ type, src }, "unknown packet type dropped");
-            return;
-        }
-        stat.in.inc();
-      } catch (err) {
-        // TSIPS_ERR_BIN_VERSION (a newer peer) or TSIPS_ERR_BIN_SHORT (a bad packet).
-        if (!isTsipsError(err)) throw err;
-        stat.dropped.inc();
-        ctx.log.warn({ err, type, src }, "replicated packet dropped");
-      }
-    };
-
-    const onEvent = (ev: ClusterEvent): void => {
-      switch (ev.kind) {
-        case "sync-request": {
-          // We are the donor: push every live entry as one chunk; the clusterer packs the
-          // chunks into packets of sync_packet_size and sends them when we return.
-          const now = nowSec();
-          let n = 0;
-          for (const e of store.values()) {
-            if (isExpired(e, now)) continue;
-            SyncEntry.pushFields(cl!.syncChunkStart(CAPABILITY, clusterId, ev.nodeId, DATA_VERSION), e);
-            n++;
-          }
-          ctx.log.info({ node: ev.nodeId, entries: n }, "sync served");
-          break;
-        }
-        case "sync-done":
-          ctx.log.info({ donor: ev.nodeId, chunks: ev.chunks, entries: store.size }, "sync done");
-          break;
-        case "node-up":
-        case "node-down":
-          break;
-      }
-    };
-
-    if (cl) {
-      // startupSync: the capability starts "not synced" (no donor picks us) until our own
-      // sync is done; requestSync asks the first Up node that has it synced, or queues the
-      // request until one shows up (a lone seed declares itself synced after
-      // seed_fallback_interval).
-      cl.registerCapability({ capability: CAPABILITY, clusterId, onPacket, onEvent, startupSync: true });
-      if (cl.requestSync(CAPABILITY, clusterId) < 0) ctx.log.error("sync request failed");
-      cl.shtagOnChange(undefined, clusterId, (tag, state) => ctx.log.info({ tag, state }, `sharing tag ${tag} is now ${state} here`));
-    }
+    const store = startReplication(ctx, (cluster, counters) => new ReplicatedMap(entries, cluster, ctx.log, counters, {
+      shtag: (_key, e) => e.tag || undefined, // store.owns(key): the entry's tag is active here
+      accept: (_key, e) => !isExpired(e), // an entry that expired on its way is ignored
+    }));
+    const local = ctx.stats.get("local_changes");
 
     // Expiry: each node sweeps on its own; the timer stops itself once the module is destroyed.
     const sweep = setInterval(() => {
-      if (!ctx.isRunning()) {
-        clearInterval(sweep);
-        return;
-      }
+      if (!ctx.isRunning()) return clearInterval(sweep);
       const now = nowSec();
-      for (const [k, e] of store) {
-        if (isExpired(e, now)) {
-          store.delete(k);
-          stat.expired.inc();
-        }
-      }
+      let n = 0;
+      for (const [key, e] of store) if (isExpired(e, now) && store.delete(key, false)) n++;
+      if (n > 0) ctx.stats.inc("expired", n);
     }, ctx.params.expire_interval * 1000);
     sweep.unref();
 
     const live = (key: string): __PASCAL__Entry | undefined => {
       const e = store.get(key);
-      return e && !isExpired(e) ? e : undefined;
+      return e && !isExpired(e) ? { key, ...e } : undefined;
     };
 
     const api: __PASCAL__Api = {
       get: live,
       set(key, value, opts = {}) {
         const tag = opts.tag ?? "";
-        const old = live(key);
-        if (isBackup(tag) || (old && isBackup(old.tag))) return "backup";
-        if (!store.has(key) && store.size >= ctx.params.max_entries) return "full";
-        const e: __PASCAL__Entry = { key, value, tag, expires: opts.ttl ? nowSec() + opts.ttl : 0 };
-        store.set(key, e);
-        stat.local.inc();
-        broadcast(EntrySet.encode(e));
+        if (!store.ownsTag(tag) || (live(key) && !store.owns(key))) return "backup";
+        if (store.get(key) === undefined && store.size >= ctx.params.max_entries) return "full";
+        store.set(key, { value, tag, expires: opts.ttl ? nowSec() + opts.ttl : 0 });
+        local.inc();
         return true;
       },
       delete(key) {
-        const old = live(key);
-        if (!old) return false;
-        if (isBackup(old.tag)) return "backup";
+        if (!live(key)) return false;
+        if (!store.owns(key)) return "backup";
         store.delete(key);
-        stat.local.inc();
-        broadcast(EntryDelete.encode({ key }));
+        local.inc();
         return true;
       },
       *entries() {
         const now = nowSec();
-        for (const e of store.values()) if (!isExpired(e, now)) yield e;
+        for (const [key, e] of store) if (!isExpired(e, now)) yield { key, ...e };
       },
       get size() {
         return store.size;
       },
     };
-    ctx.log.info({ clusterId, replication: cl !== undefined }, "__NAME__ ready");
+    ctx.log.info({ clusterId: ctx.params.cluster_id, replication: store.cluster !== undefined }, "__NAME__ ready");
     return api;
   },
 
@@ -248,8 +140,8 @@ export default defineModule({
     "__NAME___list": {
       help: "every live entry",
       run: (_p, api) => {
-        const entries = [...api.entries()].map(show);
-        return { count: entries.length, Entries: entries };
+        const list = [...api.entries()].map(show);
+        return { count: list.length, Entries: list };
       },
     },
   },
