@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { killAllNodes, LocalCluster, MiCallError, type LogLine } from "../../core/testing/index.ts";
 import { capsOk, replicationCfg, vipState, waitUntil } from "../../scripts/failover.ts";
-import { digests, partitionLoad, runPartition } from "../../scripts/partition.ts";
+import { digests, partitionLoad, runPartition, type PartitionReport } from "../../scripts/partition.ts";
 
 const logsDir = mkdtempSync(join(tmpdir(), "tsips-partitions-test-"));
 afterAll(async () => {
@@ -24,6 +24,15 @@ const PING_INTERVAL = 1000;
 const PING_TIMEOUT = 200;
 const RETRIES = 3;
 
+/** After the heal: both nodes hold the union with equal digests within 10 s, one vip holder within 2 s. */
+function expectConverged(r: PartitionReport): void {
+  expect(r.held.node1).toEqual({ contacts: 1_000, dialogs: 200 });
+  expect(r.held.node2).toEqual({ contacts: 1_000, dialogs: 200 });
+  expect(r.digests.node1).toEqual(r.digests.node2);
+  expect(r.convergedMs!).toBeLessThan(10_000);
+  expect(r.oneHolderMs!).toBeLessThan(2_000);
+}
+
 describe("partitions between two nodes", () => {
   it("cut: both sides see the other Down at once; after the heal they converge with no MI and one node holds vip", async () => {
     const r = await runPartition({ mode: "cut", partitionMs: 2_000, contacts: 500, dialogs: 100, progress: false, logsDir: mkdtempSync(join(logsDir, "cut-")) });
@@ -31,11 +40,7 @@ describe("partitions between two nodes", () => {
     // a cut refuses the reconnect: Down at once (down_on_refused)
     expect(r.detection.node2.downMs!).toBeLessThan(1_000);
     expect(r.takeoverMs!).toBeLessThan(1_000);
-    expect(r.held.node1).toEqual({ contacts: 1_000, dialogs: 200 });
-    expect(r.held.node2).toEqual({ contacts: 1_000, dialogs: 200 });
-    expect(r.digests.node1).toEqual(r.digests.node2);
-    expect(r.convergedMs!).toBeLessThan(10_000);
-    expect(r.oneHolderMs!).toBeLessThan(2_000);
+    expectConverged(r);
   }, 60_000);
 
   it("blackhole with profile broadcasts flowing: leaves Up within ping_interval + ping_timeout + 1 s, Down within the retry bound, vip moves; converges after the heal", async () => {
@@ -47,11 +52,7 @@ describe("partitions between two nodes", () => {
       expect(d.downMs! - d.eventMs!).toBeLessThanOrEqual(RETRIES * PING_TIMEOUT + 1_000);
     }
     expect(r.takeoverMs).not.toBeNull();
-    expect(r.held.node1).toEqual({ contacts: 1_000, dialogs: 200 });
-    expect(r.held.node2).toEqual({ contacts: 1_000, dialogs: 200 });
-    expect(r.digests.node1).toEqual(r.digests.node2);
-    expect(r.convergedMs!).toBeLessThan(10_000);
-    expect(r.oneHolderMs!).toBeLessThan(2_000);
+    expectConverged(r);
   }, 60_000);
 
   it("latency keeps a link that carries traffic Up (liveness from what is received), replication still flows, and heal removes it", async () => {
