@@ -46,6 +46,7 @@ async function ulAdds(url: string, preset: string, count: number): Promise<numbe
     await host.mi.run("ul_add", { table_name: "location", aor: `u${i}`, contact: `sip:u${i}@10.0.${(i >> 8) & 255}.${i & 255}:5060`, expires: 3600, q: "0.5", flags: 0, cflags: 0, methods: 4294967295 });
   }
   await host.mi.run("ul_flush");
+  await ul.sql!.writer.idle();
   const ms = performance.now() - t0;
   if (ul.sql!.writer.stats.written < count) throw new Error(`only ${ul.sql!.writer.stats.written} of ${count} rows written`);
   await host.stop();
@@ -59,6 +60,7 @@ async function loadTime(url: string, count: number): Promise<{ loadMs: number; i
     w.ul.insert("location", `u${i}`, `sip:u${i}@10.0.${(i >> 8) & 255}.${i & 255}:5060`, { expires: exp, callid: `c${i}@bench`, cseq: 1, q: 1000, userAgent: "bench/1" });
   }
   await w.host.mi.run("ul_flush");
+  await w.ul.sql!.writer.idle();
   await w.host.stop();
   const t0 = performance.now();
   const r = await node(url, "single-instance-sql-write-back");
