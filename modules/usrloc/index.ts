@@ -182,7 +182,7 @@ export default defineModule<typeof usrlocParams, typeof usrlocDeps, UsrlocStat, 
       api.sql.pass();
       api.sql.detach();
       const left = api.sql.writer.pending;
-      await api.sql.writer.close(5000);
+      await api.sql.writer.close(20_000);
       if (api.sql.writer.pending > 0) ctx.log.error({ lost: api.sql.writer.pending, queued: left }, "SQL writes still queued at shutdown were lost (database unreachable)");
     }
   },

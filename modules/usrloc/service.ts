@@ -39,9 +39,10 @@ export class UsrlocService implements UsrlocApi {
    * Resolves `value` once the SQL writes queued so far ran (write-through: an MI reply comes
    * after the row is written), or after `timeoutMs` when the database is away (the writes stay queued).
    */
-  async settled<T>(value: T, timeoutMs = 2000): Promise<T> {
-    if (this.sql) await this.sql.writer.idle(timeoutMs);
-    return value;
+  settled<T>(value: T, timeoutMs = 2000): T | Promise<T> {
+    // Memory-only: answer synchronously (no promise on the MI hot path).
+    if (!this.sql || this.sql.writer.pending === 0) return value;
+    return this.sql.writer.idle(timeoutMs).then(() => value);
   }
 
   now(): number {

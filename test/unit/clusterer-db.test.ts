@@ -3,35 +3,20 @@
  * `clusterer` table, my_node_id picks the local row, clusterer_set_status writes `state`,
  * clusterer_reload re-reads, a start without a local row or at another version is refused.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createTestHost, type TestHost } from "../../core/testing/index.ts";
 import clusterer from "../../modules/clusterer/index.ts";
 import dbSqlite from "../../modules/db_sqlite/index.ts";
-import { initDb } from "../../scripts/db.ts";
+import { tempSqlite, type TempSqlite } from "../helpers/sqlite-db.ts";
 
-let dir: string;
+let db: TempSqlite;
 let url: string;
-let file: string;
 const hosts: TestHost[] = [];
-
-function sql(statement: string, ...params: unknown[]): void {
-  const db = new Database(file);
-  try {
-    db.prepare(statement).run(...params);
-  } finally {
-    db.close();
-  }
-}
+const sql = (statement: string, ...params: unknown[]): void => db.run(statement, ...params);
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), "tsips-cldb-"));
-  file = join(dir, "cl.db");
-  url = `sqlite://${file}`;
-  await initDb(url, ["version", "clusterer"], () => undefined);
+  db = await tempSqlite("cldb", ["clusterer"]);
+  url = db.url;
   const ins = "INSERT INTO clusterer (cluster_id, node_id, url, state, flags, description) VALUES (?, ?, ?, ?, ?, ?)";
   sql(ins, 1, 1, "bin:127.0.0.1:45551", 1, "seed", "one");
   sql(ins, 1, 2, "bin:127.0.0.1:45552", 1, null, "two");
@@ -39,7 +24,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   for (const h of hosts.splice(0)) await h.stop().catch(() => undefined);
-  rmSync(dir, { recursive: true, force: true });
+  db.remove();
 });
 
 async function start(params: Record<string, string | number> = {}) {
@@ -51,12 +36,7 @@ async function start(params: Record<string, string | number> = {}) {
 }
 
 function state(node: number): unknown[] {
-  const db = new Database(file, { readonly: true });
-  try {
-    return db.prepare("SELECT state FROM clusterer WHERE node_id=? ORDER BY cluster_id").all(node).map((r) => (r as { state: number }).state);
-  } finally {
-    db.close();
-  }
+  return db.all("SELECT state FROM clusterer WHERE node_id=? ORDER BY cluster_id", node).map((r) => r.state);
 }
 
 describe("clusterer db_mode 1", () => {

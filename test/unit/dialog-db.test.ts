@@ -3,32 +3,25 @@
  * after confirmation, the 13-column UPDATE, DELETE at the end, the start-up load keeping h_id,
  * state-5 rows removed, mode 3 (empty while running, full after stop), dlg_restore_db/dlg_db_sync.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createTestHost, type TestHost } from "../../core/testing/index.ts";
 import dbSqlite from "../../modules/db_sqlite/index.ts";
 import dialog from "../../modules/dialog/index.ts";
 import { dialogDbs } from "../../modules/dialog/db.ts";
 import type { DialogEngine } from "../../modules/dialog/engine.ts";
-import { initDb } from "../../scripts/db.ts";
+import { tempSqlite, type TempSqlite } from "../helpers/sqlite-db.ts";
 
-let dir: string;
+let sqlite: TempSqlite;
 let url: string;
-let file: string;
 const hosts: TestHost[] = [];
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), "tsips-dlgsql-"));
-  file = join(dir, "dlg.db");
-  url = `sqlite://${file}`;
-  await initDb(url, ["version", "dialog"], () => undefined);
+  sqlite = await tempSqlite("dlgsql", ["dialog"]);
+  url = sqlite.url;
 });
 afterEach(async () => {
   for (const h of hosts.splice(0)) await h.stop().catch(() => undefined);
-  rmSync(dir, { recursive: true, force: true });
+  sqlite.remove();
 });
 
 async function start(params: Record<string, string | number> = {}) {
@@ -47,15 +40,10 @@ async function stop(h: TestHost) {
 }
 
 function rows(): Record<string, unknown>[] {
-  const db = new Database(file, { readonly: true });
-  try {
-    return db.prepare(`SELECT CAST(dlg_id AS TEXT) AS dlg_id, callid, from_uri, from_tag, to_uri, to_tag, quote(mangled_from_uri) AS mangled_from_uri,
+  return sqlite.all(`SELECT CAST(dlg_id AS TEXT) AS dlg_id, callid, from_uri, from_tag, to_uri, to_tag, quote(mangled_from_uri) AS mangled_from_uri,
       caller_cseq, callee_cseq, caller_ping_cseq, callee_ping_cseq, quote(caller_route_set) AS caller_route_set, caller_contact,
       callee_contact, caller_sock, callee_sock, state, start_time, timeout, typeof(vars) AS vars_type, quote(profiles) AS profiles,
-      quote(script_flags) AS script_flags, module_flags, flags, quote(rt_on_answer) AS rt_on_answer FROM dialog ORDER BY dlg_id`).all() as Record<string, unknown>[];
-  } finally {
-    db.close();
-  }
+      quote(script_flags) AS script_flags, module_flags, flags, quote(rt_on_answer) AS rt_on_answer FROM dialog ORDER BY dlg_id`);
 }
 
 const call = { callid: "call-1@test", fromUri: "sip:alice@example.com", toUri: "sip:bob@example.com", fromTag: "ft1", toTag: "tt1",
@@ -92,11 +80,9 @@ describe("dialog db_mode 1 (realtime)", () => {
     await stop(a.host);
     // Shutdown wrote values and profiles too (on-shutdown UPDATE).
     expect(rows()[0]).toMatchObject({ vars_type: "blob", profiles: "'caller#1#alice|'" });
-    const raw = new Database(file);
-    raw.prepare(`INSERT INTO dialog (dlg_id, callid, from_uri, from_tag, to_uri, to_tag, caller_cseq, callee_cseq, caller_ping_cseq,
+    sqlite.run(`INSERT INTO dialog (dlg_id, callid, from_uri, from_tag, to_uri, to_tag, caller_cseq, callee_cseq, caller_ping_cseq,
       callee_ping_cseq, caller_sock, callee_sock, state, start_time, timeout) VALUES (?, 'gone', 'a', 'b', 'c', 'd', '1', '1', 0, 0,
-      'udp:127.0.0.1:5060', 'udp:127.0.0.1:5060', 5, 1, 1)`).run(99n << 32n);
-    raw.close();
+      'udp:127.0.0.1:5060', 'udp:127.0.0.1:5060', 5, 1, 1)`, 99n << 32n);
     const b = await start();
     const again = b.engine.lookup("call-1@test")!;
     expect(again).toMatchObject({ id: d.id, hId: d.hId, state: 4, expiresAt: d.expiresAt });
@@ -113,9 +99,7 @@ describe("dialog db_mode 1 (realtime)", () => {
   });
 
   it("a dialog table at another version stops start-up naming dialog and 12", async () => {
-    const raw = new Database(file);
-    raw.prepare("UPDATE version SET table_version=11 WHERE table_name='dialog'").run();
-    raw.close();
+    sqlite.run("UPDATE version SET table_version=11 WHERE table_name='dialog'");
     await expect(start()).rejects.toThrow(/invalid version 11 for table dialog found, expected 12/);
   });
 });

@@ -3,10 +3,6 @@
  * OpenSIPS writes them, write-through / write-back timing, ul_sync / ul_flush, start-up load
  * of foreign rows with the contact-id check, version checks and a database missing at start.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createTestHost, type TestHost } from "../../core/testing/index.ts";
 import { dbDatetime } from "../../core/db/values.ts";
@@ -15,22 +11,21 @@ import usrloc from "../../modules/usrloc/index.ts";
 import type { UsrlocService } from "../../modules/usrloc/service.ts";
 import { packContactId } from "../../modules/usrloc/contact-id.ts";
 import { coreHash } from "../../core/hash.ts";
-import { initDb } from "../../scripts/db.ts";
+import { tempSqlite, type TempSqlite } from "../helpers/sqlite-db.ts";
 
-let dir: string;
+let db: TempSqlite;
 let url: string;
-let file: string;
+let dir: string;
 const hosts: TestHost[] = [];
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), "tsips-ulsql-"));
-  file = join(dir, "usrloc.db");
-  url = `sqlite://${file}`;
-  await initDb(url, ["version", "location"], () => undefined);
+  db = await tempSqlite("ulsql", ["location"]);
+  url = db.url;
+  dir = db.dir;
 });
 afterEach(async () => {
   for (const h of hosts.splice(0)) await h.stop().catch(() => undefined);
-  rmSync(dir, { recursive: true, force: true });
+  db.remove();
 });
 
 async function start(params: Record<string, string | number | string[]> = {}) {
@@ -49,25 +44,13 @@ async function stop(h: TestHost) {
 
 /** The table as OpenSIPS's tests read it: quote() and typeof() show NULL vs '' and integer vs text. */
 function rows(): Record<string, unknown>[] {
-  const db = new Database(file, { readonly: true });
-  try {
-    return db.prepare(`SELECT CAST(contact_id AS TEXT) AS contact_id, username, quote(domain) AS domain, contact, expires, q, callid, cseq,
+  return db.all(`SELECT CAST(contact_id AS TEXT) AS contact_id, username, quote(domain) AS domain, contact, expires, q, callid, cseq,
       last_modified, flags, quote(cflags) AS cflags, user_agent, quote(socket) AS socket, quote(methods) AS methods,
       quote(received) AS received, quote(path) AS path, quote(sip_instance) AS sip_instance, quote(kv_store) AS kv_store, quote(attr) AS attr
-      FROM location ORDER BY contact_id`).all() as Record<string, unknown>[];
-  } finally {
-    db.close();
-  }
+      FROM location ORDER BY contact_id`);
 }
 
-function sql(statement: string, ...params: unknown[]): void {
-  const db = new Database(file);
-  try {
-    db.prepare(statement).run(...params);
-  } finally {
-    db.close();
-  }
-}
+const sql = (statement: string, ...params: unknown[]): void => db.run(statement, ...params);
 
 const add = { table_name: "location", aor: "alice", contact: "sip:alice@127.0.0.1:5090", expires: 3600, q: "0.5", flags: 0, cflags: 0, methods: 32767 };
 
