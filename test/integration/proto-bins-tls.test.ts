@@ -163,7 +163,11 @@ describe("proto_bins: refused and counted (spec/bins-tls.md §6)", () => {
     await Promise.all(done);
     const last = seq;
     await waitFor("replication went on", () => b.probe.seqs.includes(last), 10_000);
-    expect(b.stat("framing_errors")).toBeGreaterThanOrEqual(N / 3);
+    // Every hostile connection is refused and counted: garbage after a handshake as a framing
+    // error, the rest as a failed handshake (on a loaded machine a slow valid handshake may hit
+    // the accept timeout instead, so only the sum is exact).
+    expect(b.stat("framing_errors") + b.stat("handshakes_failed")).toBeGreaterThanOrEqual(N);
+    expect(b.stat("framing_errors")).toBeGreaterThan(0);
     expect(b.stat("handshakes_failed")).toBeGreaterThanOrEqual((2 * N) / 3);
     expect(b.api.connectionList().filter((c) => !c.outbound).length).toBeLessThanOrEqual(2);
   }, 30_000);
