@@ -136,7 +136,8 @@ export default defineModule<typeof clustererParams, typeof clustererDeps, StatNa
       });
     } catch (err) {
       if (err instanceof TsipsError) throw err;
-      throw new TsipsError("TSIPS_ERR_CLUSTER_CONFIG", err instanceof Error ? err.message : String(err), { module: "clusterer", cause: err });
+      throw new TsipsError("TSIPS_ERR_CLUSTER_CONFIG", err instanceof Error ? err.message : String(err),
+        { module: "clusterer", location: ctx.cfgLocation("my_node_info", "neighbor_node_info"), cause: err });
     }
     if (engine.clusters.size === 0) ctx.log.warn("no my_node_info: this node is in no cluster");
 
@@ -151,7 +152,7 @@ export default defineModule<typeof clustererParams, typeof clustererDeps, StatNa
       if (bins.length > 0 && !match) {
         throw new TsipsError("TSIPS_ERR_CLUSTER_CONFIG",
           `cluster ${c.clusterId}: my_node_info url ${c.self.url.text} matches no ${c.self.url.proto} socket (${bins.map((s) => s.raw).join(", ")})`,
-          { module: "clusterer" });
+          { module: "clusterer", location: ctx.cfgLocation("my_node_info") });
       }
       if (bins.length === 0) ctx.log.warn({ cluster: c.clusterId }, `no ${c.self.url.proto} socket defined: this node cannot be reached by its peers`);
       // bins-tls.md §3.2: a mixed bin/bins cluster never links up (or opens a connection per packet in OpenSIPS)

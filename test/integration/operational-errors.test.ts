@@ -57,6 +57,15 @@ describe("operational errors", () => {
     expect(stack).toContain("EADDRINUSE");
   }, 20_000);
 
+  it("a clusterer whose own URL matches no BIN socket points at the my_node_info modparam", async () => {
+    const r = await failing(`log_level = 3\nsocket = bin:127.0.0.1:${taken + 1}\nloadmodule "proto_bin.so"\nloadmodule "clusterer.so"\n`
+      + `modparam("clusterer", "my_node_id", 1)\nmodparam("clusterer", "my_node_info", "cluster_id=1, url=bin:127.0.0.1:${taken + 2}")\n`, "clusterer-url");
+    expect(r.code).toBe(255);
+    expect(r.text).toEqual([
+      `ERROR: ${r.cfgFile}:6:1: clusterer: cluster 1: my_node_info url bin:127.0.0.1:${taken + 2} matches no bin socket (bin:127.0.0.1:${taken + 1}) [TSIPS_ERR_CLUSTER_CONFIG]`,
+    ]);
+  }, 20_000);
+
   it("an HTTP port in use points at the port modparam", async () => {
     const r = await failing(`loadmodule "httpd.so"\nmodparam("httpd", "ip", "127.0.0.1")\nmodparam("httpd", "port", ${taken})\nloadmodule "mi_http.so"\n`, "http-taken");
     expect(r.code).toBe(255);
