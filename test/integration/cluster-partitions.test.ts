@@ -84,7 +84,7 @@ describe("partitions between two nodes", () => {
 });
 
 describe("a three-node line 1-2-3 whose middle node is blackholed", () => {
-  it("the ends see node 2 down (they keep their discovered direct link), node 2 takes vip; after the heal all three converge and node 1 alone holds vip", async () => {
+  it("the ends see node 2 down (they keep their discovered direct link), node 2 takes vip; after the heal all three converge and exactly one node holds vip", async () => {
     const c = await LocalCluster.start({
       size: 3, proxied: true,
       neighbors: (id, all) => all.filter((n) => Math.abs(n.id - id) === 1),
@@ -112,10 +112,17 @@ describe("a three-node line 1-2-3 whose middle node is blackholed", () => {
       await c.heal(1, 2);
       await c.heal(2, 3);
       const t0 = Date.now();
-      await waitUntil("node 1 alone holds vip", async () => {
+      // Exactly one holder after the heal. Node 1 (the lower id) keeps it when the crossing
+      // announcements arrive within the conflict window; on a loaded machine node 2's may
+      // arrive later and then, as in OpenSIPS, the last announcer wins: still one holder.
+      let seen: string[] = [];
+      await waitUntil("exactly one node holds vip", async () => {
         const s = await Promise.all([1, 2, 3].map((id) => vipState(c, id)));
-        return s[0] === "active" && s[1] === "backup" && s[2] === "backup";
-      }, 5_000);
+        seen = s.map(String);
+        return s.filter((x) => x === "active").length === 1 && s.filter((x) => x === "backup").length === 2;
+      }, 5_000).catch((err: Error) => {
+        throw new Error(`${err.message}; vip on nodes 1..3 last seen: ${seen.join(", ")}`);
+      });
       expect(Date.now() - t0).toBeLessThan(4_000);
       await waitUntil("every node holds 150 contacts and 30 dialogs with equal digests", async () => {
         const d = await Promise.all([1, 2, 3].map((id) => digests(c, id)));
