@@ -12,6 +12,7 @@ import type {
 } from "../../modules/clusterer/api.ts";
 import { DIALOG_STAT_NAMES, DialogEngine, type DialogEngineParams, type DialogStatName } from "../../modules/dialog/engine.ts";
 import { dialogParams } from "../../modules/dialog/params.ts";
+import { noGenericMessages } from "../helpers/no-generic-messages.ts";
 
 export class FakeClock {
   constructor(public ms = 1_795_363_096_000) {}
@@ -259,15 +260,9 @@ export class FakeClusterer implements ClustererApi {
   }
 
   // Generic messages are not part of these tests: a fake clusterer cannot send them.
-  sendReq(): { rc: -2; tag: string } {
-    return { rc: -2, tag: "" };
-  }
-  sendRpl(): -2 {
-    return -2;
-  }
-  broadcastReq(): { rc: -2; tag: string } {
-    return { rc: -2, tag: "" };
-  }
+  readonly sendReq = noGenericMessages.sendReq;
+  readonly sendRpl = noGenericMessages.sendRpl;
+  readonly broadcastReq = noGenericMessages.broadcastReq;
 
   /** Used by tests to fire an event at this node's capability. */
   event(capability: string, ev: ClusterEvent): void {

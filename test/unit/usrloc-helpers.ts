@@ -11,6 +11,7 @@ import type {
 } from "../../modules/clusterer/api.ts";
 import usrloc from "../../modules/usrloc/index.ts";
 import type { UsrlocService } from "../../modules/usrloc/service.ts";
+import { noGenericMessages } from "../helpers/no-generic-messages.ts";
 
 export const SYNC_MARKER = 101010101;
 
@@ -225,15 +226,9 @@ export class FakeClusterer implements ClustererApi {
   }
 
   // Generic messages are not part of these tests: a fake clusterer cannot send them.
-  sendReq(): { rc: -2; tag: string } {
-    return { rc: -2, tag: "" };
-  }
-  sendRpl(): -2 {
-    return -2;
-  }
-  broadcastReq(): { rc: -2; tag: string } {
-    return { rc: -2, tag: "" };
-  }
+  readonly sendReq = noGenericMessages.sendReq;
+  readonly sendRpl = noGenericMessages.sendRpl;
+  readonly broadcastReq = noGenericMessages.broadcastReq;
 }
 
 /** A module named "clusterer" whose API is a FakeClusterer on `bus`. */
